@@ -15,6 +15,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -56,6 +57,20 @@ enum class error {
     timeout,              ///< an operation did not finish in time
     shutting_down,        ///< the component is stopping
 };
+
+} // namespace garage::util
+
+// Registered before first use: `failure::is` below compares an error_code with a condition.
+namespace boost::system {
+template <>
+struct is_error_code_enum<garage::util::error> : std::true_type {
+};
+template <>
+struct is_error_condition_enum<garage::util::condition> : std::true_type {
+};
+} // namespace boost::system
+
+namespace garage::util {
 
 /// The category of the generic conditions (`"garage.condition"`).
 boost::system::error_category const& condition_category() noexcept;
@@ -133,13 +148,40 @@ private:
 template <class T>
 using result = boost::system::result<T, failure>;
 
-} // namespace garage::util
+/// Writes a failure as `message [category:value]`, for logs and test output.
+template <class CharT, class Traits>
+std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, failure const& f)
+{
+    return os << f.message << " [" << f.code.category().name() << ':' << f.code.value() << ']';
+}
 
-namespace boost::system {
-template <>
-struct is_error_code_enum<garage::util::error> : std::true_type {
-};
-template <>
-struct is_error_condition_enum<garage::util::condition> : std::true_type {
-};
-} // namespace boost::system
+/** Writes a result: `value:` and the value (or just `value` when the value type cannot be
+    streamed), or `error:` and the failure.
+
+    More specialized than Boost's own `operator<<` for `result`, which fails to compile for a
+    value type without `operator<<` although test frameworks (Catch2) detect it as usable.
+*/
+template <class CharT, class Traits, class T>
+std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, result<T> const& r)
+{
+    if (!r) {
+        return os << "error:" << r.error();
+    }
+    if constexpr (requires { os << *r; }) {
+        return os << "value:" << *r;
+    } else {
+        return os << "value";
+    }
+}
+
+/// Writes a `result<void>`: `value`, or `error:` and the failure.
+template <class CharT, class Traits>
+std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, result<void> const& r)
+{
+    if (!r) {
+        return os << "error:" << r.error();
+    }
+    return os << "value";
+}
+
+} // namespace garage::util

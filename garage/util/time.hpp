@@ -9,19 +9,19 @@
 namespace garage::util {
 
 /// Milliseconds since the Unix epoch, from the system clock.
-inline std::uint64_t
-now_msec() noexcept
+inline std::uint64_t now_msec() noexcept
 {
     using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+    return static_cast<std::uint64_t>(
+        duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
 /// Milliseconds of a monotonic clock, for measuring durations.
-inline std::uint64_t
-steady_msec() noexcept
+inline std::uint64_t steady_msec() noexcept
 {
     using namespace std::chrono;
-    return static_cast<std::uint64_t>(duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+    return static_cast<std::uint64_t>(
+        duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
 }
 
 } // namespace garage::util

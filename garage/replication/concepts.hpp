@@ -1,0 +1,73 @@
+#pragma once
+/** @file
+    The replication-policy concept: which nodes store, read and write a partition.
+
+    A policy is a value stored in each @ref garage::table::table. Garage's `TableReplication`
+    trait becomes this concept; its models are @ref garage::replication::local (one process),
+    and, with the cluster layer, `sharded` and `full_copy`. See docs/concepts/replication.md.
+*/
+
+#include <garage/util/bytes32.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <ranges>
+#include <vector>
+
+namespace garage::replication {
+
+/// A partition number: the top bits of a partition-key hash (256 partitions in a layout).
+using partition_id = std::uint16_t;
+
+/** One range of the hash space that is synchronised as a unit, with the nodes that store it.
+
+    `first_hash` is inclusive and `last_hash` exclusive, except that an all-zero `last_hash`
+    means the end of the hash space.
+*/
+struct sync_partition {
+    partition_id partition = 0;
+    util::hash32 first_hash;
+    util::hash32 last_hash;
+    std::vector<util::node_id> storage_nodes;
+};
+
+/// The partitions a node must synchronise, for one layout version.
+struct sync_partition_set {
+    std::uint64_t layout_version = 0;
+    std::vector<sync_partition> partitions;
+};
+
+/// A forward range of node ids.
+template <class R>
+concept node_range =
+    std::ranges::forward_range<R> && std::same_as<std::ranges::range_value_t<R>, util::node_id>;
+
+/** A replication policy.
+
+    | expression | type | meaning |
+    |---|---|---|
+    | `r.local_node()` | `util::node_id` | this node |
+    | `r.storage_nodes(h)` | @ref node_range | every node that stores partition key hash `h` |
+    | `r.read_nodes(h)` | @ref node_range | nodes to read `h` from, best first |
+    | `r.read_quorum()` | `std::size_t` | answers a read waits for |
+    | `r.write_sets(h)` | forward range of @ref node_range | one set per live layout version |
+    | `r.write_quorum()` | `std::size_t` | acknowledgements a write waits for in each set |
+    | `r.partition_of(h)` | @ref partition_id | the partition (Merkle tree) of `h` |
+    | `r.sync_partitions()` | @ref sync_partition_set | what this node synchronises |
+*/
+template <class R>
+concept replication_policy =
+    std::copy_constructible<R> && requires(R const& r, util::hash32 const& h) {
+        { r.local_node() } -> std::same_as<util::node_id>;
+        { r.storage_nodes(h) } -> node_range;
+        { r.read_nodes(h) } -> node_range;
+        { r.read_quorum() } -> std::same_as<std::size_t>;
+        { r.write_sets(h) } -> std::ranges::forward_range;
+        requires node_range<std::ranges::range_value_t<decltype(r.write_sets(h))>>;
+        { r.write_quorum() } -> std::same_as<std::size_t>;
+        { r.partition_of(h) } -> std::same_as<partition_id>;
+        { r.sync_partitions() } -> std::same_as<sync_partition_set>;
+    };
+
+} // namespace garage::replication

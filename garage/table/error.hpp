@@ -1,0 +1,30 @@
+#pragma once
+/** @file
+    Errors of the table layer (category `"garage.table"`).
+*/
+
+#include <garage/util/error.hpp>
+
+namespace garage::table {
+
+/// The error codes of the `table` layer.
+enum class error {
+    corrupt_entry = 1, ///< a stored entry could not be decoded (the message names table and key)
+    key_too_long,      ///< partition hash plus sort key exceed the storage's key limit
+    hook_failed,       ///< a schema's `updated` hook refused the write
+};
+
+/// The category of @ref error.
+boost::system::error_category const& table_category() noexcept;
+
+/// Makes an error code of the `table` layer (found by ADL).
+inline util::error_code
+make_error_code(error e) noexcept
+{
+    return {static_cast<int>(e), table_category()};
+}
+
+} // namespace garage::table
+
+template <>
+struct boost::system::is_error_code_enum<garage::table::error> : std::true_type {};

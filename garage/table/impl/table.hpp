@@ -1,0 +1,401 @@
+#pragma once
+
+#include <garage/crdt/crdt.hpp>
+#include <garage/util/codec.hpp>
+#include <garage/util/encoding.hpp>
+#include <garage/util/hasher.hpp>
+#include <garage/util/time.hpp>
+
+#include <iterator>
+
+namespace garage::table {
+
+namespace detail {
+
+inline void
+put_u64_be(std::string& out, std::uint64_t v)
+{
+    for (int s = 56; s >= 0; s -= 8) {
+        out.push_back(static_cast<char>((v >> s) & 0xff));
+    }
+}
+
+inline std::uint64_t
+get_u64_be(std::string_view b)
+{
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(b[i]);
+    }
+    return v;
+}
+
+/// The smallest key greater than every key that starts with `prefix`, if any.
+inline std::optional<std::string>
+prefix_successor(std::string prefix)
+{
+    while (!prefix.empty()) {
+        auto& c = reinterpret_cast<unsigned char&>(prefix.back());
+        if (c != 0xff) {
+            ++c;
+            return prefix;
+        }
+        prefix.pop_back();
+    }
+    return std::nullopt;
+}
+
+template <class Schema, class Tx>
+inline constexpr bool has_updated_hook =
+    requires(Schema& s, Tx& tx, typename Schema::entry_type const* e) { s.updated(tx, e, e); };
+
+} // namespace detail
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::unique_ptr<table<Schema, Replication, Storage>>>
+table<Schema, Replication, Storage>::open(Schema schema, Replication replication, Storage& db, table_options options)
+{
+    std::string const base(Schema::table_name);
+    trees t;
+    auto open_one = [&](tree_type& out, char const* suffix) -> util::result<void> {
+        auto r = db.open_tree(base + suffix);
+        if (!r) {
+            return util::failure(r.error().code, "table `" + base + "`: cannot open tree `" + base + suffix +
+                                                     "`: " + r.error().message);
+        }
+        out = std::move(*r);
+        return {};
+    };
+    for (auto [tree, suffix] : {std::pair{&t.store, ":table"}, std::pair{&t.merkle_tree, ":merkle_tree"},
+                                std::pair{&t.merkle_todo, ":merkle_todo"}, std::pair{&t.insert_queue, ":insert_queue"},
+                                std::pair{&t.gc_todo, ":gc_todo_v2"}}) {
+        if (auto r = open_one(*tree, suffix); !r) {
+            return r.error();
+        }
+    }
+    return std::unique_ptr<table>(new table(std::move(schema), std::move(replication), db, std::move(t), options));
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+table<Schema, Replication, Storage>::table(Schema schema, Replication replication, Storage& db, trees t,
+                                           table_options options)
+    : schema_(std::move(schema)), replication_(std::move(replication)), db_(db), trees_(std::move(t)),
+      options_(options), merkle_(db_, replication_, trees_.merkle_tree, trees_.merkle_todo)
+{
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+std::string
+table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk, sort_key_type const& sk)
+{
+    auto const h = table::partition_hash(pk);
+    std::string_view const s = table::sort_key_bytes(sk);
+    std::string k;
+    k.reserve(h.size() + s.size());
+    k.append(h.view());
+    k.append(s);
+    return k;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::failure
+table<Schema, Replication, Storage>::key_error(std::string_view key, util::failure const& inner) const
+{
+    return util::failure(inner.code, "table `" + std::string(Schema::table_name) + "`, key " + util::to_hex(key) +
+                                         ": " + inner.message);
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::check_key(std::string const& key) const
+{
+    if (key.size() > storage::max_key_size) {
+        return util::failure(error::key_too_long, "table `" + std::string(Schema::table_name) + "`: key of " +
+                                                      std::to_string(key.size()) + " bytes exceeds the limit of " +
+                                                      std::to_string(storage::max_key_size) +
+                                                      " bytes (32-byte partition hash + sort key)");
+    }
+    return {};
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::optional<typename Schema::entry_type>>
+table<Schema, Replication, Storage>::decode_at(std::string_view key, std::string_view bytes) const
+{
+    auto e = util::decode<entry_type>(bytes);
+    if (!e) {
+        return key_error(key, util::failure(error::corrupt_entry, "cannot decode stored entry: " + e.error().message));
+    }
+    return std::optional<entry_type>(std::move(*e));
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type const& e)
+{
+    auto const key = tree_key(e.partition_key(), e.sort_key());
+    if (auto r = check_key(key); !r) {
+        return r;
+    }
+    auto old_raw = tx.get(trees_.store, key);
+    if (!old_raw) {
+        return key_error(key, old_raw.error());
+    }
+    std::optional<entry_type> old;
+    entry_type merged;
+    if (*old_raw) {
+        auto d = decode_at(key, **old_raw);
+        if (!d) {
+            return d.error();
+        }
+        old = std::move(*d);
+        merged = *old;
+        crdt::merge(merged, e);
+    } else {
+        merged = e;
+    }
+    auto new_raw = util::encode(merged);
+    if (*old_raw && **old_raw == new_raw) {
+        return {};
+    }
+    if (auto r = tx.put(trees_.store, key, new_raw); !r) {
+        return key_error(key, r.error());
+    }
+    auto const vhash = util::blake2sum(new_raw);
+    if (auto r = tx.put(trees_.merkle_todo, key, vhash.view()); !r) {
+        return key_error(key, r.error());
+    }
+    if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
+        if (auto r = schema_.updated(tx, old ? &*old : nullptr, &merged); !r) {
+            return r;
+        }
+    }
+    if (table::is_tombstone(merged)) {
+        auto const nodes = replication_.storage_nodes(table::partition_hash(e.partition_key()));
+        if (std::ranges::begin(nodes) != std::ranges::end(nodes) &&
+            *std::ranges::begin(nodes) == replication_.local_node()) {
+            std::string gk;
+            gk.reserve(8 + key.size());
+            detail::put_u64_be(gk, util::now_msec());
+            gk.append(key);
+            if (auto r = tx.put(trees_.gc_todo, gk, vhash.view()); !r) {
+                return key_error(key, r.error());
+            }
+        }
+    }
+    return {};
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::insert(entry_type const& e)
+{
+    return insert_many(std::span<entry_type const>(&e, 1));
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
+{
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+        for (auto const& e : entries) {
+            if (auto r = insert_in(tx, e); !r) {
+                return r;
+            }
+        }
+        return {};
+    });
+    if (r) {
+        notify_merkle();
+    }
+    return r;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::queue_insert(transaction_type& tx, entry_type const& e)
+{
+    auto const key = tree_key(e.partition_key(), e.sort_key());
+    if (auto r = check_key(key); !r) {
+        return r;
+    }
+    auto old_raw = tx.get(trees_.insert_queue, key);
+    if (!old_raw) {
+        return key_error(key, old_raw.error());
+    }
+    std::string new_raw;
+    if (*old_raw) {
+        auto d = decode_at(key, **old_raw);
+        if (!d) {
+            return d.error();
+        }
+        crdt::merge(**d, e);
+        new_raw = util::encode(**d);
+    } else {
+        new_raw = util::encode(e);
+    }
+    if (auto r = tx.put(trees_.insert_queue, key, new_raw); !r) {
+        return key_error(key, r.error());
+    }
+    if (queue_wakeup_) {
+        queue_wakeup_();
+    }
+    return {};
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::optional<typename Schema::entry_type>>
+table<Schema, Replication, Storage>::get(partition_key_type const& pk, sort_key_type const& sk) const
+{
+    auto const key = tree_key(pk, sk);
+    if (key.size() > storage::max_key_size) {
+        return std::optional<entry_type>(); // can never have been stored
+    }
+    auto raw = db_.get(trees_.store, key);
+    if (!raw) {
+        return key_error(key, raw.error());
+    }
+    if (!*raw) {
+        return std::optional<entry_type>();
+    }
+    return decode_at(key, **raw);
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename Schema::entry_type>>
+table<Schema, Replication, Storage>::get_range(partition_key_type const& pk, std::optional<sort_key_type> const& start,
+                                               std::optional<filter_type> const& filter, std::size_t limit,
+                                               storage::direction dir) const
+{
+    std::vector<entry_type> out;
+    if (limit == 0) {
+        return out;
+    }
+    auto const phash = table::partition_hash(pk);
+    std::string const prefix(phash.view());
+    std::optional<std::string> from;
+    if (start) {
+        from = tree_key(pk, *start);
+    } else if (dir == storage::direction::forward) {
+        from = prefix;
+    } else {
+        from = detail::prefix_successor(prefix);
+    }
+    std::optional<util::failure> err;
+    auto visit = [&](std::string_view k, std::string_view v) {
+        if (!k.starts_with(prefix)) {
+            // Reverse from the successor of the prefix: skip keys above the partition.
+            return dir == storage::direction::reverse && k > std::string_view(prefix);
+        }
+        auto e = decode_at(k, v);
+        if (!e) {
+            err = e.error();
+            return false;
+        }
+        if (!filter || Schema::matches_filter(**e, *filter)) {
+            out.push_back(std::move(**e));
+        }
+        return out.size() < limit;
+    };
+    std::optional<std::string_view> from_view;
+    if (from) {
+        from_view = *from;
+    }
+    if (auto r = db_.for_each(trees_.store, from_view, dir, visit); !r) {
+        return r.error();
+    }
+    if (err) {
+        return *err;
+    }
+    return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::size_t>
+table<Schema, Replication, Storage>::flush_insert_queue()
+{
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
+        std::vector<std::pair<std::string, std::string>> items;
+        auto it = tx.for_each(trees_.insert_queue, std::nullopt, storage::direction::forward,
+                              [&](std::string_view k, std::string_view v) {
+                                  items.emplace_back(k, v);
+                                  return items.size() < options_.queue_batch;
+                              });
+        if (!it) {
+            return it.error();
+        }
+        for (auto const& [k, v] : items) {
+            auto e = decode_at(k, v);
+            if (!e) {
+                return e.error();
+            }
+            if (auto r = insert_in(tx, **e); !r) {
+                return r.error();
+            }
+            if (auto r = tx.remove(trees_.insert_queue, k); !r) {
+                return r.error();
+            }
+        }
+        return items.size();
+    });
+    if (r && *r > 0) {
+        notify_merkle();
+    }
+    return r;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::size_t>
+table<Schema, Replication, Storage>::gc_step()
+{
+    auto const now = util::now_msec();
+    auto const delay = static_cast<std::uint64_t>(options_.gc_delay.count());
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
+        std::vector<std::pair<std::string, std::string>> todo;
+        auto it = tx.for_each(trees_.gc_todo, std::nullopt, storage::direction::forward,
+                              [&](std::string_view k, std::string_view v) {
+                                  if (k.size() < 8 || detail::get_u64_be(k) + delay > now) {
+                                      return false; // ordered by time: the rest is younger
+                                  }
+                                  todo.emplace_back(k, v);
+                                  return todo.size() < options_.gc_batch;
+                              });
+        if (!it) {
+            return it.error();
+        }
+        for (auto const& [gk, vhash] : todo) {
+            std::string_view const key = std::string_view(gk).substr(8);
+            auto cur = tx.get(trees_.store, key);
+            if (!cur) {
+                return cur.error();
+            }
+            if (*cur && util::blake2sum(**cur).view() == vhash) {
+                if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
+                    auto old = decode_at(key, **cur);
+                    if (!old) {
+                        return old.error();
+                    }
+                    if (auto h = schema_.updated(tx, &**old, nullptr); !h) {
+                        return h.error();
+                    }
+                }
+                if (auto d = tx.remove(trees_.store, key); !d) {
+                    return d.error();
+                }
+                if (auto m = tx.put(trees_.merkle_todo, key, std::string_view()); !m) {
+                    return m.error();
+                }
+            }
+            if (auto d = tx.remove(trees_.gc_todo, gk); !d) {
+                return d.error();
+            }
+        }
+        return todo.size();
+    });
+    if (r && *r > 0) {
+        notify_merkle();
+    }
+    return r;
+}
+
+} // namespace garage::table

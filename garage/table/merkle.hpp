@@ -1,0 +1,123 @@
+#pragma once
+/** @file
+    Per-partition Merkle trees over a table's entries, for anti-entropy.
+*/
+
+#include <garage/replication/concepts.hpp>
+#include <garage/storage/concepts.hpp>
+#include <garage/util/bytes32.hpp>
+#include <garage/util/error.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace garage::table {
+
+/** A node of a partition's Merkle tree (Garage's `MerkleNode`).
+
+    The tree is a radix tree over `khash = blake2(tree_key)`: the node at prefix `p` covers
+    every entry whose `khash` starts with `p`. A subtree holding one entry is a leaf; one
+    holding two or more is an intermediate node whose children are indexed by the next byte
+    of `khash`. The shape is therefore canonical: two nodes holding the same entries have the
+    same root hash, whatever the order of their updates.
+*/
+struct merkle_node {
+    enum class kind : std::uint8_t { empty = 0, intermediate = 1, leaf = 2 };
+
+    kind type = kind::empty;
+    /// Intermediate: (next khash byte, hash of the child node), sorted by byte.
+    std::vector<std::pair<std::uint8_t, util::hash32>> children;
+    /// Leaf: the entry's full storage key.
+    std::string key;
+    /// Leaf: the hash of the entry's stored bytes.
+    util::hash32 value_hash;
+
+    static merkle_node make_leaf(std::string key, util::hash32 vhash)
+    {
+        merkle_node n;
+        n.type = kind::leaf;
+        n.key = std::move(key);
+        n.value_hash = vhash;
+        return n;
+    }
+
+    /// The stored form of the node.
+    std::string encode() const;
+    /// Parses the stored form. @return `util::error::decode_error` on malformed bytes.
+    static util::result<merkle_node> decode(std::string_view bytes);
+    /// The node's hash: BLAKE2b of its encoding; all zero for an empty node.
+    util::hash32 hash() const;
+
+    friend bool operator==(merkle_node const&, merkle_node const&) = default;
+};
+
+/** The storage key of a Merkle node: big-endian partition number, then the khash prefix.
+    @param partition The partition of the tree.
+    @param prefix    The first bytes of `khash` leading to the node (empty for the root). */
+std::string merkle_node_key(replication::partition_id partition, std::string_view prefix);
+
+/** Applies a table's pending Merkle updates (its `merkle_todo` tree) to its Merkle trees.
+
+    Every write to the table stores `merkle_todo[tree_key] = blake2(new value)` (an empty value
+    for a removal) in the write's own transaction. The updater takes the todo entries in
+    batches: each batch is one storage transaction that restructures the affected paths, then
+    rehashes each touched node once, deepest first, and removes the processed todo entries. A
+    batch of many entries thus hashes the upper nodes once rather than once per entry.
+
+    @tparam Replication Models @ref replication::replication_policy (gives the partition).
+    @tparam Storage     Models @ref storage::storage_backend.
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: safe (each batch is one write transaction).
+*/
+template <replication::replication_policy Replication, storage::storage_backend Storage>
+class merkle_updater {
+public:
+    using tree_type = typename Storage::tree_type;
+
+    /** @param db          The storage holding both trees.
+        @param replication Gives `partition_of()` for each entry.
+        @param merkle_tree The tree holding the nodes (`<table>:merkle_tree`).
+        @param merkle_todo The tree of pending updates (`<table>:merkle_todo`). */
+    merkle_updater(Storage& db, Replication replication, tree_type merkle_tree, tree_type merkle_todo)
+        : db_(db), replication_(std::move(replication)), tree_(std::move(merkle_tree)),
+          todo_(std::move(merkle_todo))
+    {
+    }
+
+    /** Processes up to `max_items` pending updates in one transaction.
+        @return How many were processed (0 when there was nothing to do). */
+    util::result<std::size_t> update_batch(std::size_t max_items = 1000);
+
+    /// Processes every pending update.
+    util::result<std::size_t> update_all();
+
+    /// The root hash of a partition's tree (all zero when the partition is empty).
+    util::result<util::hash32> root_hash(replication::partition_id partition) const;
+
+    /** Reads one node by its storage key (@ref merkle_node_key); an absent node reads as empty.
+        This is the `GetNode` step of the sync protocol. */
+    util::result<merkle_node> read_node(std::string_view node_key) const;
+
+    /// How many updates are pending.
+    util::result<std::size_t> todo_len() const { return db_.len(todo_); }
+    /// How many nodes the trees hold.
+    util::result<std::size_t> tree_len() const { return db_.len(tree_); }
+
+    tree_type const& tree() const noexcept { return tree_; }
+    tree_type const& todo_tree() const noexcept { return todo_; }
+
+private:
+    Storage& db_;
+    [[no_unique_address]] Replication replication_;
+    tree_type tree_;
+    tree_type todo_;
+};
+
+} // namespace garage::table
+
+#include <garage/table/impl/merkle.hpp>

@@ -1,0 +1,144 @@
+#include <garage/util/hasher.hpp>
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace garage::util {
+namespace detail {
+namespace {
+
+[[noreturn]] void die(char const* what)
+{
+    // A digest that cannot be computed is a broken OpenSSL installation or memory exhaustion.
+    std::fprintf(stderr, "garage: OpenSSL %s failed; aborting\n", what);
+    std::abort();
+}
+
+EVP_MD const* fetch(char const* name)
+{
+    EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+    if (md == nullptr) {
+        die(name);
+    }
+    return md; // kept for the life of the process
+}
+
+EVP_MD const* md_of(digest_id id)
+{
+    switch (id) {
+    case digest_id::blake2b512: {
+        static EVP_MD const* const md = fetch("BLAKE2B-512");
+        return md;
+    }
+    case digest_id::sha256: {
+        static EVP_MD const* const md = fetch("SHA256");
+        return md;
+    }
+    case digest_id::md5: {
+        static EVP_MD const* const md = fetch("MD5");
+        return md;
+    }
+    case digest_id::sha1: {
+        static EVP_MD const* const md = fetch("SHA1");
+        return md;
+    }
+    }
+    die("digest lookup");
+}
+
+} // namespace
+
+void evp_hasher::ctx_deleter::operator()(evp_md_ctx_st* ctx) const noexcept
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+evp_hasher::evp_hasher(digest_id id) : id_(id)
+{
+    md_of(id); // fetch the algorithm now rather than on first use
+}
+
+void evp_hasher::ensure_initialized()
+{
+    if (initialized_) {
+        return;
+    }
+    if (!ctx_) {
+        ctx_.reset(EVP_MD_CTX_new());
+        if (!ctx_) {
+            die("EVP_MD_CTX_new");
+        }
+    }
+    if (EVP_DigestInit_ex2(ctx_.get(), md_of(id_), nullptr) != 1) {
+        die("EVP_DigestInit_ex2");
+    }
+    initialized_ = true;
+}
+
+void evp_hasher::update(void const* data, std::size_t size)
+{
+    ensure_initialized();
+    if (size != 0 && EVP_DigestUpdate(ctx_.get(), data, size) != 1) {
+        die("EVP_DigestUpdate");
+    }
+}
+
+void evp_hasher::finalize_to(std::uint8_t* out, std::size_t size)
+{
+    ensure_initialized();
+    unsigned char full[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), full, &len) != 1) {
+        die("EVP_DigestFinal_ex");
+    }
+    initialized_ = false;
+    if (size > len) {
+        die("digest size check");
+    }
+    std::memcpy(out, full, size);
+}
+
+void evp_hasher::reset()
+{
+    initialized_ = false;
+}
+
+} // namespace detail
+
+namespace {
+
+template <class Hasher>
+typename Hasher::digest_type one_shot(std::string_view data)
+{
+    thread_local Hasher hasher;
+    hasher.reset();
+    hasher.update(data);
+    return hasher.finalize();
+}
+
+} // namespace
+
+hash32 blake2sum(std::string_view data)
+{
+    return one_shot<blake2b_hasher>(data);
+}
+
+hash32 sha256sum(std::string_view data)
+{
+    return one_shot<sha256_hasher>(data);
+}
+
+md5_digest md5sum(std::string_view data)
+{
+    return one_shot<md5_hasher>(data);
+}
+
+sha1_digest sha1sum(std::string_view data)
+{
+    return one_shot<sha1_hasher>(data);
+}
+
+} // namespace garage::util
