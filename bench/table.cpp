@@ -244,7 +244,7 @@ raw_lmdb_get(benchmark::State& state)
         }
         txn.abort();
     }
-    if (found != state.iterations()) {
+    if (found != static_cast<std::size_t>(state.iterations())) {
         state.SkipWithError("missing keys");
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -271,7 +271,7 @@ table_get(benchmark::State& state)
             ++found;
         }
     }
-    if (found != state.iterations()) {
+    if (found != static_cast<std::size_t>(state.iterations())) {
         state.SkipWithError("missing keys");
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));

@@ -13,7 +13,7 @@
     2. `enable_auto_crdt<T> = true` for a totally ordered `T`: the merge keeps the maximum
        (Garage's `AutoCrdt`; on by default for `std::string`, `bool` and the 32-byte ids);
     3. `std::optional<U>` of an equality-comparable `U`: two different values merge to
-       `std::nullopt` (Garage's `Option<T: Eq>` rule, see @ref garage::crdt::merge);
+       `std::nullopt` (Garage's `Option<T: Eq>` rule, see `crdt::merge`);
     4. an aggregate described with Boost.Describe (`BOOST_DESCRIBE_STRUCT`, or
        `BOOST_DESCRIBE_CLASS` for private members) whose members are all CRDTs: the merge
        merges member by member. Such a type also gets a cereal `serialize` for free.
@@ -144,14 +144,14 @@ struct merge_fn {
 
 /** Merges `other` into `self`: `self = self ⊔ other`.
 
-    For every model of @ref crdt: `a ⊔ b == b ⊔ a`, `(a ⊔ b) ⊔ c == a ⊔ (b ⊔ c)` and
+    For every model of `crdt`: `a ⊔ b == b ⊔ a`, `(a ⊔ b) ⊔ c == a ⊔ (b ⊔ c)` and
     `a ⊔ a == a`.
 
     The `std::optional<U>` rule is Garage's `Option<T: Eq>`: equal values stay, different
     values (including one engaged and one empty) become `std::nullopt`. This is the join of
     the *flat lattice* whose top is `nullopt`, hence a CRDT, under two conditions:
     - `nullopt` means "conflict" (or "deleted"), never "not yet set": merging a fresh,
-      empty value into a set one erases it. Use it inside @ref lww, where the timestamp
+      empty value into a set one erases it. Use it inside `lww`, where the timestamp
       decides first and the rule only settles two different writes with the same timestamp.
     - `U`'s `==` is a true equivalence: `std::optional<double>` holding NaN is not
       idempotent. `U`'s own merge, if any, is not used.
@@ -166,7 +166,7 @@ inline constexpr detail::merge_fn merge{};
 
 /** A value that replicas can merge without coordination.
 
-    Satisfied by any copyable, equality-comparable `T` accepted by @ref merge, i.e. for which
+    Satisfied by any copyable, equality-comparable `T` accepted by `crdt::merge`, i.e. for which
     `crdt::merge(t, u)` is valid with `T& t` and `T const& u`. When a type is rejected for
     want of a merge, the compiler quotes the four ways to opt in ("no operand of the
     disjunction is satisfied": `has_member_merge<T> || auto_crdt<T> || optional_crdt<T> ||

@@ -13,13 +13,13 @@ namespace garage::crdt {
 /** Either a present CRDT value or the mark that it was deleted (Garage's `Deletable`).
 
     Merging: deleted absorbs everything (`deleted ⊔ x == deleted`), and two present values
-    merge with @ref merge. A deleted object never comes back, so the identity of a deleted
+    merge with `crdt::merge`. A deleted object never comes back, so the identity of a deleted
     bucket or key can never be reused by a replica that had not yet heard of the deletion.
 
     A default-constructed `deletable` is deleted, as a default `std::optional` is empty;
     make a present one with the constructor or @ref present.
 
-    @tparam T The value type; models @ref crdt.
+    @tparam T The value type; models `crdt`.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -49,19 +49,19 @@ public:
         @return A present `deletable`. */
     static deletable present(T value) { return deletable(std::move(value)); }
 
-    /// Deleted.
+    /// @return A deleted `deletable`.
     static deletable deleted() noexcept { return deletable(); }
 
-    /// Whether it was deleted.
+    /// @return Whether it was deleted.
     bool is_deleted() const noexcept { return !value_.has_value(); }
 
-    /// The value if present, else null.
+    /// @return The value if present, else null.
     T const* get() const noexcept { return value_ ? &*value_ : nullptr; }
 
-    /// The value if present, else null; changes merge with other replicas through `T`.
+    /// @return The value if present, else null; changes merge with other replicas through `T`.
     T* get_mut() noexcept { return value_ ? &*value_ : nullptr; }
 
-    /// Moves the value out: engaged if present, empty if deleted.
+    /// Moves the value out. @return The value if present, empty if deleted.
     std::optional<T> take() && { return std::move(value_); }
 
     /** Deletes the value: the same as merging @ref deleted. */

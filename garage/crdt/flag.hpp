@@ -10,7 +10,7 @@ namespace garage::crdt {
 /** A boolean that can only go from `false` to `true` (Garage's `Bool`): the merge is OR.
 
     Use it for one-way facts such as "this upload was aborted" or "this version was
-    deleted". Unlike a plain `bool` (which, opted in through @ref enable_auto_crdt, merges
+    deleted". Unlike a plain `bool` (which, opted in through `enable_auto_crdt`, merges
     the same way), its interface cannot clear it.
 
     @par Thread Safety
@@ -35,7 +35,7 @@ public:
     /// Sets the flag; it stays set forever.
     constexpr void set() noexcept { value_ = true; }
 
-    /// Whether the flag is set.
+    /// @return Whether the flag is set.
     constexpr bool get() const noexcept { return value_; }
 
     /** Merges another flag: set if either is set.

@@ -16,7 +16,7 @@ namespace garage::crdt {
 /** A last-writer-wins register: a value stamped with the wall-clock time of its last write.
 
     The merge keeps the value with the larger timestamp. When both timestamps are equal the
-    values themselves are merged with @ref merge, which is why `T` must be a CRDT: this keeps
+    values themselves are merged with `crdt::merge`, which is why `T` must be a CRDT: this keeps
     the merge commutative when two nodes write in the same millisecond. For plain values
     (`std::string`, `bool`) that fallback keeps the maximum, which is deterministic but
     arbitrary, so never create two different values with one timestamp on purpose; for
@@ -27,10 +27,10 @@ namespace garage::crdt {
     ahead of ours wrote it), so that a local update is never lost to the value it replaces.
 
     A value whose inner type is itself a larger CRDT (a map) can be changed without a new
-    timestamp through @ref get_mut: then the inner merge combines the changes, and a *delta*
+    timestamp through `get_mut()`: then the inner merge combines the changes, and a *delta*
     (same timestamp, a map of only the changed entries) is enough to send to other nodes.
 
-    @tparam T The value type; models @ref crdt.
+    @tparam T The value type; models `crdt`.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -70,19 +70,20 @@ public:
         value_ = std::move(value);
     }
 
-    /// Milliseconds since the Unix epoch of the last write.
+    /// @return Milliseconds since the Unix epoch of the last write.
     std::uint64_t timestamp() const noexcept { return timestamp_; }
 
-    /// The value.
+    /// @return The value.
     T const& get() const noexcept { return value_; }
 
     /** The value, to change in place *without* a new timestamp.
 
         The change then merges with other replicas through `T`'s own merge. Use it for
-        CRDT values such as maps; for a plain value prefer @ref update. */
+        CRDT values such as maps; for a plain value prefer @ref update.
+        @return The value. */
     T& get_mut() noexcept { return value_; }
 
-    /// Moves the value out, dropping the timestamp.
+    /// Moves the value out, dropping the timestamp. @return The value.
     T take() && { return std::move(value_); }
 
     /** Merges another register: the larger timestamp wins, equal timestamps merge values.

@@ -20,7 +20,7 @@ namespace garage::crdt {
 
     Each entry carries the timestamp of its last write; merging two maps takes the union of
     their keys and, for a key in both, the entry with the larger timestamp (equal
-    timestamps merge the values with @ref merge, as in @ref lww).
+    timestamps merge the values with `crdt::merge`, as in `lww`).
 
     Keys are never removed by a merge: a key once written stays forever. To delete, write a
     tombstone value, e.g. `lww_map<std::string, std::optional<util::uuid>>` with
@@ -36,7 +36,7 @@ namespace garage::crdt {
     entry that, merged into any replica, replaces the old value.
 
     @tparam K The key type: copyable and totally ordered.
-    @tparam V The value type; models @ref crdt.
+    @tparam V The value type; models `crdt`.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -79,7 +79,11 @@ public:
     lww_map() = default;
 
     /** A map of one entry with a given timestamp (decoding, migrations, tests).
-        Merge several to build a map from raw triples. */
+        Merge several to build a map from raw triples.
+        @param key       The key.
+        @param timestamp Its timestamp, milliseconds since the Unix epoch.
+        @param value     Its value.
+        @return The map `{key: (timestamp, value)}`. */
     static lww_map raw_item(K key, std::uint64_t timestamp, V value);
 
     /** A delta that sets `key` to `value` once merged into this map or any replica of it.
@@ -118,7 +122,8 @@ public:
     }
 
     /** The timestamp of the last write of `key`, or 0 when it was never written.
-        @param key A key, or anything totally ordered with `K`. */
+        @param key A key, or anything totally ordered with `K`.
+        @return The timestamp, or 0. */
     template <class Key>
     requires std::totally_ordered_with<K, Key> std::uint64_t get_timestamp(Key const& key)
     const
@@ -127,13 +132,13 @@ public:
         return e != nullptr ? e->timestamp : 0;
     }
 
-    /// Every entry, sorted by increasing key.
+    /// @return Every entry, sorted by increasing key.
     std::span<entry const> items() const noexcept { return entries_; }
 
-    /// The number of keys.
+    /// @return The number of keys.
     std::size_t size() const noexcept { return entries_.size(); }
 
-    /// True when no key was ever written.
+    /// @return True when no key was ever written.
     bool empty() const noexcept { return entries_.empty(); }
 
     /// Removes every entry (a local operation, not a CRDT delete).
@@ -142,7 +147,8 @@ public:
     /** Moves every entry into the returned map and leaves this one empty.
 
         Handy to turn a map field into a delta: `auto old = x.m.take_and_clear();
-        x.m.merge(old.update_mutator(k, v));` leaves only the change in `x`. */
+        x.m.merge(old.update_mutator(k, v));` leaves only the change in `x`.
+        @return The former contents. */
     lww_map take_and_clear() noexcept;
 
     /// Equal when the same keys map to the same timestamps and values.

@@ -16,18 +16,18 @@
 namespace garage::crdt {
 
 /** A map from keys to CRDT values; merging takes the union of keys and merges the values
-    of keys present on both sides with @ref merge.
+    of keys present on both sides with `crdt::merge`.
 
-    Unlike @ref lww_map there is no timestamp: the value type alone decides how concurrent
-    writes combine, so `V` is usually a CRDT with its own ordering, such as an @ref lww, a
-    @ref flag or a @ref deletable (Garage's `authorized_keys: Map<key_id, BucketKeyPerm>`).
+    Unlike `lww_map` there is no timestamp: the value type alone decides how concurrent
+    writes combine, so `V` is usually a CRDT with its own ordering, such as an `lww`, a
+    `flag` or a `deletable` (Garage's `authorized_keys: Map<key_id, BucketKeyPerm>`).
     Keys are never removed by a merge; delete by merging a tombstone value.
 
     Entries live in one `std::vector` sorted by key: lookups O(log n), single-key puts O(n),
     merges O(n + m); equal maps are equal element-wise and serialize to the same bytes.
 
     @tparam K The key type: copyable and totally ordered.
-    @tparam V The value type; models @ref crdt.
+    @tparam V The value type; models `crdt`.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -94,19 +94,19 @@ public:
         return e != nullptr ? &e->value : nullptr;
     }
 
-    /// Every entry, sorted by increasing key.
+    /// @return Every entry, sorted by increasing key.
     std::span<entry const> items() const noexcept { return entries_; }
 
-    /// The number of keys.
+    /// @return The number of keys.
     std::size_t size() const noexcept { return entries_.size(); }
 
-    /// True when there is no key.
+    /// @return True when there is no key.
     bool empty() const noexcept { return entries_.empty(); }
 
     /// Removes every entry (a local operation, not a CRDT delete).
     void clear() noexcept { entries_.clear(); }
 
-    /// Moves every entry into the returned map and leaves this one empty.
+    /// Moves every entry into the returned map and leaves this one empty. @return The former contents.
     map take_and_clear() noexcept;
 
     /// Equal when the same keys map to equal values.

@@ -3,8 +3,8 @@
     The storage policy: named ordered trees of byte strings, read and written in transactions.
 
     This is the C++ form of Garage's `garage_db` interface, made static: the table layer is
-    a template over a @ref garage::storage::storage_backend, and the two models are
-    @ref garage::storage::lmdb_backend (the default) and @ref garage::storage::memory_backend
+    a template over a `storage_backend`, and the two models are
+    garage::storage::lmdb_backend (the default) and garage::storage::memory_backend
     (tests and examples). The valid expressions are listed in `docs/concepts/storage.md`.
 */
 
@@ -30,7 +30,7 @@ enum class direction {
 /** The longest key, in bytes, that every backend accepts (LMDB's compiled-in limit).
 
     Keys are also never empty. Backends check both before writing anything and report
-    @ref error::key_too_long or @ref error::empty_key; values have no such limit.
+    `error::key_too_long` or `error::empty_key`; values have no such limit.
 */
 inline constexpr std::size_t max_key_size = 511;
 
@@ -38,7 +38,7 @@ inline constexpr std::size_t max_key_size = 511;
 
     Returning `false` stops the iteration. The views are valid only during the call. An
     exception thrown by the visitor ends the iteration and propagates to the caller (the
-    transaction it ran in is then aborted by @ref storage_backend::transact).
+    transaction it ran in is then aborted by `transact`).
 
     @tparam V The visitor type; it is called as a non-const lvalue.
 */
@@ -54,10 +54,12 @@ concept storage_visitor = detail::visitor<V>;
     |---|---|---|
     | `t.name()` | convertible to `std::string_view` | the name given to `open_tree` |
 */
+// clang-format off
 template <class T>
 concept storage_tree = std::copyable<T> && requires(T const& t) {
     { t.name() } -> std::convertible_to<std::string_view>;
 };
+// clang-format on
 
 /** A transaction: reads and writes trees of one backend, atomically.
 
@@ -73,7 +75,7 @@ concept storage_tree = std::copyable<T> && requires(T const& t) {
     | `tx.len(t)` | `util::result<std::size_t>` | the number of keys |
     | `tx.for_each(t, start, d, f)` | `util::result<void>` | visits keys from `start` in direction `d` |
 
-    Keys longer than @ref max_key_size or empty are rejected by every operation
+    Keys longer than `max_key_size` or empty are rejected by every operation
     (`error::key_too_long`, `error::empty_key`). A write transaction sees its own writes.
 
     `for_each`: forward visits the keys `>= *start` ascending (all keys if `start` is
@@ -82,25 +84,27 @@ concept storage_tree = std::copyable<T> && requires(T const& t) {
     whether the ongoing iteration sees those writes is unspecified.
 
     @tparam Tx   The transaction type.
-    @tparam Tree The tree handle type, a @ref storage_tree.
+    @tparam Tree The tree handle type, a `storage_tree`.
 */
+// clang-format off
 template <class Tx, class Tree>
 concept storage_transaction = storage_tree<Tree> &&
     requires(Tx& tx, Tree const& t, std::string_view k, std::string_view v, std::optional<std::string_view> start,
              direction d, detail::visitor_archetype f) {
-    { tx.get(t, k) } -> std::same_as<util::result<std::optional<std::string>>>;
-    { tx.put(t, k, v) } -> std::same_as<util::result<void>>;
-    { tx.remove(t, k) } -> std::same_as<util::result<bool>>;
-    { tx.len(t) } -> std::same_as<util::result<std::size_t>>;
-    { tx.for_each(t, start, d, f) } -> std::same_as<util::result<void>>;
-};
+        { tx.get(t, k) } -> std::same_as<util::result<std::optional<std::string>>>;
+        { tx.put(t, k, v) } -> std::same_as<util::result<void>>;
+        { tx.remove(t, k) } -> std::same_as<util::result<bool>>;
+        { tx.len(t) } -> std::same_as<util::result<std::size_t>>;
+        { tx.for_each(t, start, d, f) } -> std::same_as<util::result<void>>;
+    };
+// clang-format on
 
 /** A storage backend: a set of named trees with snapshot reads and serialized atomic writes.
 
     | expression | type | semantics |
     |---|---|---|
-    | `B::tree_type` | a @ref storage_tree | a tree handle |
-    | `B::transaction_type` | a @ref storage_transaction over `B::tree_type` | lent to `transact` and `read` |
+    | `B::tree_type` | a `storage_tree` | a tree handle |
+    | `B::transaction_type` | a `storage_transaction` over `B::tree_type` | lent to `transact` and `read` |
     | `db.open_tree(name)` | `util::result<B::tree_type>` | opens or creates; idempotent; thread-safe |
     | `db.get(t, k)` | `util::result<std::optional<std::string>>` | in its own read-only snapshot |
     | `db.len(t)` | `util::result<std::size_t>` | in its own read-only snapshot |
@@ -125,6 +129,7 @@ concept storage_transaction = storage_tree<Tree> &&
 
     @tparam B The backend type.
 */
+// clang-format off
 template <class B>
 concept storage_backend =
     requires(B& db, B const& cdb, std::string_view name, typename B::tree_type const& t, std::string_view k) {
@@ -134,7 +139,8 @@ concept storage_backend =
         { db.get(t, k) } -> std::same_as<util::result<std::optional<std::string>>>;
         { db.len(t) } -> std::same_as<util::result<std::size_t>>;
         { db.list_trees() } -> std::same_as<util::result<std::vector<std::string>>>;
-    } && storage_transaction<typename B::transaction_type, typename B::tree_type> &&
+    } &&
+    storage_transaction<typename B::transaction_type, typename B::tree_type> &&
     requires(B& db, typename B::tree_type const& t, std::optional<std::string_view> start, direction d,
              detail::visitor_archetype v,
              detail::transaction_function_archetype<typename B::transaction_type, util::result<void>> f) {
@@ -142,5 +148,6 @@ concept storage_backend =
         { db.read(f) } -> std::same_as<util::result<void>>;
         { db.for_each(t, start, d, v) } -> std::same_as<util::result<void>>;
     };
+// clang-format on
 
 } // namespace garage::storage

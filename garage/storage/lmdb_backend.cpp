@@ -25,8 +25,8 @@ struct lmdb_state {
     mutable std::mutex trees_mutex; // guards `trees`
     std::map<std::string, MDB_dbi, std::less<>> trees;
 
-    mutable std::mutex pool_mutex;       // guards `idle`
-    mutable std::vector<MDB_txn*> idle;  // reset read-only transactions, ready to renew
+    mutable std::mutex pool_mutex;      // guards `idle`
+    mutable std::vector<MDB_txn*> idle; // reset read-only transactions, ready to renew
 
     std::atomic<std::thread::id> writer{}; // the thread inside `transact`, if any
 
@@ -68,7 +68,8 @@ std::string_view to_view(MDB_val const& v) noexcept
 }
 
 /// Turns an LMDB return code into a failure naming the operation, the tree and the database.
-util::failure lmdb_failure(detail::lmdb_state const& state, int rc, std::string_view operation, std::string_view tree)
+util::failure lmdb_failure(detail::lmdb_state const& state, int rc, std::string_view operation,
+                           std::string_view tree)
 {
     std::string where(operation);
     if (!tree.empty()) {
@@ -80,15 +81,16 @@ util::failure lmdb_failure(detail::lmdb_state const& state, int rc, std::string_
     std::string const what = ::mdb_strerror(rc);
     switch (rc) {
     case MDB_MAP_FULL:
-        return {error::map_full, "the LMDB database is full (" + where + "): it has reached lmdb_map_size = " +
-                                     std::to_string(state.options.map_size) +
-                                     " bytes; raise lmdb_map_size in the configuration file and restart"};
+        return {error::map_full,
+                "the LMDB database is full (" + where +
+                    "): it has reached lmdb_map_size = " + std::to_string(state.options.map_size) +
+                    " bytes; raise lmdb_map_size in the configuration file and restart"};
     case MDB_BAD_VALSIZE:
-        return {error::key_too_long, "LMDB rejected the size of a key or value (" + where + "): keys are at most " +
-                                         std::to_string(max_key_size) + " bytes"};
+        return {error::key_too_long, "LMDB rejected the size of a key or value (" + where +
+                                         "): keys are at most " + std::to_string(max_key_size) + " bytes"};
     case MDB_DBS_FULL:
-        return {error::too_many_trees,
-                "cannot open another tree (" + where + "): max_dbs = " + std::to_string(state.options.max_dbs)};
+        return {error::too_many_trees, "cannot open another tree (" + where +
+                                           "): max_dbs = " + std::to_string(state.options.max_dbs)};
     case MDB_READERS_FULL:
         return {error::busy, "no free LMDB reader slot (" + where +
                                  "): max_readers = " + std::to_string(state.options.max_readers)};
@@ -231,8 +233,9 @@ util::result<std::size_t> lmdb_transaction::len(lmdb_tree const& tree)
     return static_cast<std::size_t>(stat.ms_entries);
 }
 
-util::result<void> lmdb_transaction::for_each_impl(lmdb_tree const& tree, std::optional<std::string_view> start,
-                                                   direction dir, detail::visitor_ref visitor)
+util::result<void> lmdb_transaction::for_each_impl(lmdb_tree const& tree,
+                                                   std::optional<std::string_view> start, direction dir,
+                                                   detail::visitor_ref visitor)
 {
     if (auto u = usable(tree); !u) {
         return u;
@@ -332,7 +335,8 @@ util::result<lmdb_backend> lmdb_backend::open(lmdb_options options)
     std::error_code ec;
     std::filesystem::create_directories(options.path, ec);
     if (ec) {
-        return util::failure(error::io_error, "cannot create the metadata directory " + path + ": " + ec.message());
+        return util::failure(error::io_error,
+                             "cannot create the metadata directory " + path + ": " + ec.message());
     }
     auto state = std::make_unique<detail::lmdb_state>();
     state->options = options;
@@ -350,16 +354,17 @@ util::result<lmdb_backend> lmdb_backend::open(lmdb_options options)
         if (e.code() == ENOMEM) {
             return util::failure(
                 error::io_error,
-                "cannot map the LMDB database in " + path + " into memory (lmdb_map_size = " +
-                    std::to_string(options.map_size) +
+                "cannot map the LMDB database in " + path +
+                    " into memory (lmdb_map_size = " + std::to_string(options.map_size) +
                     " bytes): the process may not reserve that much virtual address space. The limit is "
                     "probably set by `ulimit -v`: raise it (`ulimit -v unlimited`) or lower lmdb_map_size");
         }
         return lmdb_failure(*state, e, {});
     }
     if (int const max = lmdb::env_get_max_keysize(state->env); max < static_cast<int>(max_key_size)) {
-        return util::failure(error::io_error, "this LMDB library accepts keys of at most " + std::to_string(max) +
-                                                  " bytes; Garage needs " + std::to_string(max_key_size));
+        return util::failure(error::io_error, "this LMDB library accepts keys of at most " +
+                                                  std::to_string(max) + " bytes; Garage needs " +
+                                                  std::to_string(max_key_size));
     }
     int dead = 0;
     ::mdb_reader_check(state->env, &dead); // clear reader slots left by dead processes

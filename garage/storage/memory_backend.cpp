@@ -59,7 +59,8 @@ std::uint64_t priority_of(std::string_view key) noexcept
 
 node_ptr make_node(item_ptr item, std::uint64_t priority, node_ptr left, node_ptr right)
 {
-    return std::make_shared<memory_node>(memory_node{std::move(item), priority, std::move(left), std::move(right)});
+    return std::make_shared<memory_node>(
+        memory_node{std::move(item), priority, std::move(left), std::move(right)});
 }
 
 memory_node const* find(memory_node const* n, std::string_view key) noexcept
@@ -228,7 +229,8 @@ util::result<memory_root*> memory_transaction::write_root(memory_tree const& tre
     return &roots_[tree.index_];
 }
 
-util::result<std::optional<std::string>> memory_transaction::get(memory_tree const& tree, std::string_view key)
+util::result<std::optional<std::string>> memory_transaction::get(memory_tree const& tree,
+                                                                 std::string_view key)
 {
     auto root = find_root(tree);
     if (!root) {
@@ -243,7 +245,8 @@ util::result<std::optional<std::string>> memory_transaction::get(memory_tree con
     return std::optional<std::string>();
 }
 
-util::result<void> memory_transaction::put(memory_tree const& tree, std::string_view key, std::string_view value)
+util::result<void> memory_transaction::put(memory_tree const& tree, std::string_view key,
+                                           std::string_view value)
 {
     if (auto root = find_root(tree); !root) {
         return root.error();
@@ -303,8 +306,9 @@ util::result<std::size_t> memory_transaction::len(memory_tree const& tree)
     return (*root)->size;
 }
 
-util::result<void> memory_transaction::for_each_impl(memory_tree const& tree, std::optional<std::string_view> start,
-                                                     direction dir, detail::visitor_ref visitor)
+util::result<void> memory_transaction::for_each_impl(memory_tree const& tree,
+                                                     std::optional<std::string_view> start, direction dir,
+                                                     detail::visitor_ref visitor)
 {
     auto root = find_root(tree);
     if (!root) {
@@ -373,7 +377,8 @@ util::result<memory_tree> memory_backend::open_tree(std::string_view name)
     return memory_tree(index, std::string(name));
 }
 
-util::result<std::optional<std::string>> memory_backend::get(memory_tree const& tree, std::string_view key) const
+util::result<std::optional<std::string>> memory_backend::get(memory_tree const& tree,
+                                                             std::string_view key) const
 {
     node_ptr root;
     {

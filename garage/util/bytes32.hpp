@@ -5,6 +5,8 @@
 
 #include <garage/util/error.hpp>
 
+#include <cereal/types/array.hpp>
+
 #include <algorithm>
 #include <array>
 #include <compare>

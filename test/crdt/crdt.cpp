@@ -68,6 +68,44 @@ struct archetype_pair {
 };
 BOOST_DESCRIBE_STRUCT(archetype_pair, (), (first, second))
 
+// A described struct deriving from a described struct: the base's members merge too.
+struct named {
+    crdt::lww<std::string> name;
+    friend bool operator==(named const&, named const&) = default;
+};
+BOOST_DESCRIBE_STRUCT(named, (), (name))
+struct named_and_flagged : named {
+    crdt::flag flagged;
+    friend bool operator==(named_and_flagged const&, named_and_flagged const&) = default;
+};
+BOOST_DESCRIBE_STRUCT(named_and_flagged, (named), (flagged))
+
+// Described, with its own cereal member function: the generated serialize stands aside.
+struct own_member_serialize {
+    crdt::flag a;
+    crdt::flag b;
+    friend bool operator==(own_member_serialize const&, own_member_serialize const&) = default;
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(a); // deliberately drops `b`
+    }
+};
+BOOST_DESCRIBE_STRUCT(own_member_serialize, (), (a, b))
+
+// Described, with its own non-member serialize in its namespace: that one wins.
+struct own_free_serialize {
+    crdt::flag a;
+    crdt::flag b;
+    friend bool operator==(own_free_serialize const&, own_free_serialize const&) = default;
+};
+BOOST_DESCRIBE_STRUCT(own_free_serialize, (), (a, b))
+template <class Archive>
+void serialize(Archive& ar, own_free_serialize& v)
+{
+    ar(v.b); // deliberately drops `a`
+}
+
 // Not CRDTs:
 struct undescribed {
     std::string s;
@@ -288,6 +326,34 @@ TEST_CASE("a described aggregate serializes without writing serialize", "[crdt][
         in(cereal::make_nvp("params", back));
     }
     CHECK(back == a);
+}
+
+TEST_CASE("a described aggregate merges the members of its described bases", "[crdt][crdt]")
+{
+    static_assert(crdt::crdt<named_and_flagged>);
+    named_and_flagged a;
+    a.name = crdt::lww<std::string>::raw(1, "old");
+    named_and_flagged b;
+    b.name = crdt::lww<std::string>::raw(2, "new");
+    b.flagged.set();
+    auto const m = merged(a, b);
+    CHECK(m.name.get() == "new");
+    CHECK(m.flagged.get());
+    CHECK(test::cereal_round_trip(m) == m);
+}
+
+TEST_CASE("a type's own cereal serialization takes precedence over the generated one", "[crdt][crdt]")
+{
+    // Each writes one of the two flags only: a round trip loses the other.
+    own_member_serialize m{crdt::flag(true), crdt::flag(true)};
+    auto const m_back = test::cereal_round_trip(m);
+    CHECK(m_back.a.get());
+    CHECK_FALSE(m_back.b.get());
+
+    own_free_serialize f{crdt::flag(true), crdt::flag(true)};
+    auto const f_back = test::cereal_round_trip(f);
+    CHECK_FALSE(f_back.a.get());
+    CHECK(f_back.b.get());
 }
 
 TEMPLATE_TEST_CASE("merge is commutative, associative and idempotent", "[crdt][crdt]", std::string, bool,

@@ -170,7 +170,7 @@ void check_member_templates(Backend& db)
     };
     static_assert(std::is_same_v<decltype(db.transact(returns_int)), util::result<int>>);
     static_assert(std::is_same_v<decltype(db.read(returns_int)), util::result<int>>);
-    CHECK(db.transact(returns_int).value() == 7);           // an lvalue function object
+    CHECK(db.transact(returns_int).value() == 7); // an lvalue function object
     CHECK(db.read(returns_int).error().code == storage::error::read_only);
 
     // A move-only function, called as an rvalue.
@@ -216,7 +216,8 @@ TEST_CASE("the backend archetype runs a transaction function", "[storage][concep
 {
     storage_backend_archetype db;
     auto t = db.open_tree("any").value();
-    auto r = db.transact([&](storage_transaction_archetype& tx) -> util::result<bool> { return tx.remove(t, "k"); });
+    auto r = db.transact(
+        [&](storage_transaction_archetype& tx) -> util::result<bool> { return tx.remove(t, "k"); });
     CHECK(r.value() == false);
     CHECK(db.read([](storage_transaction_archetype&) -> util::result<int> { return 3; }).value() == 3);
 }

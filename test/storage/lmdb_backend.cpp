@@ -57,7 +57,8 @@ TEST_CASE("lmdb commits with fsync enabled", "[storage][lmdb]")
     CHECK(db.get(t, "k").value() == "v");
 }
 
-TEST_CASE("a full lmdb map yields map_full naming lmdb_map_size and the database stays usable", "[storage][lmdb]")
+TEST_CASE("a full lmdb map yields map_full naming lmdb_map_size and the database stays usable",
+          "[storage][lmdb]")
 {
     test::temp_dir dir;
     auto db = lmdb_backend::open({.path = dir.path(), .map_size = 1 << 20}).value();

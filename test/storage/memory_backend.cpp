@@ -72,10 +72,11 @@ TEST_CASE("a memory snapshot keeps its version through many commits", "[storage]
         CHECK(snap.len(t).value() == 500);
         std::size_t n = 0;
         bool all_old = true;
-        REQUIRE(ok(snap.for_each(t, std::nullopt, direction::forward, [&](std::string_view, std::string_view v) {
-            all_old = all_old && v == "old";
-            return ++n, true;
-        })));
+        REQUIRE(
+            ok(snap.for_each(t, std::nullopt, direction::forward, [&](std::string_view, std::string_view v) {
+                all_old = all_old && v == "old";
+                return ++n, true;
+            })));
         CHECK(n == 500);
         CHECK(all_old);
         CHECK(snap.get(t, "key7").value() == "old");

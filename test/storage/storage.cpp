@@ -74,7 +74,8 @@ void put(Backend& db, typename Backend::tree_type const& t, std::string_view k, 
 
 using strings = std::vector<std::string>;
 
-TEMPLATE_TEST_CASE("open_tree is idempotent and checks names", "[storage][backend]", lmdb_fixture, memory_fixture)
+TEMPLATE_TEST_CASE("open_tree is idempotent and checks names", "[storage][backend]", lmdb_fixture,
+                   memory_fixture)
 {
     TestType fx;
     auto& db = fx.db;
@@ -176,11 +177,12 @@ TEMPLATE_TEST_CASE("forward iteration starts at the first key at or after the bo
     for (auto k : {"d", "b", "f"}) {
         put(db, t, k, std::string("v") + k);
     }
-    CHECK(collect(db, t, std::nullopt, direction::forward) == std::vector<kv>{{"b", "vb"}, {"d", "vd"}, {"f", "vf"}});
-    CHECK(keys(db, t, "d", direction::forward) == strings{"d", "f"});  // bound present
-    CHECK(keys(db, t, "c", direction::forward) == strings{"d", "f"});  // bound absent
+    CHECK(collect(db, t, std::nullopt, direction::forward) ==
+          std::vector<kv>{{"b", "vb"}, {"d", "vd"}, {"f", "vf"}});
+    CHECK(keys(db, t, "d", direction::forward) == strings{"d", "f"});      // bound present
+    CHECK(keys(db, t, "c", direction::forward) == strings{"d", "f"});      // bound absent
     CHECK(keys(db, t, "a", direction::forward) == strings{"b", "d", "f"}); // before the first
-    CHECK(keys(db, t, "g", direction::forward).empty());                 // after the last
+    CHECK(keys(db, t, "g", direction::forward).empty());                   // after the last
     CHECK(keys(db, t, "", direction::forward) == strings{"b", "d", "f"});
     CHECK(keys(db, t, "f", direction::forward) == strings{"f"});
 
@@ -198,10 +200,11 @@ TEMPLATE_TEST_CASE("reverse iteration starts at the last key at or before the bo
     for (auto k : {"d", "b", "f"}) {
         put(db, t, k, std::string("v") + k);
     }
-    CHECK(collect(db, t, std::nullopt, direction::reverse) == std::vector<kv>{{"f", "vf"}, {"d", "vd"}, {"b", "vb"}});
-    CHECK(keys(db, t, "d", direction::reverse) == strings{"d", "b"});  // bound present
-    CHECK(keys(db, t, "e", direction::reverse) == strings{"d", "b"});  // bound absent
-    CHECK(keys(db, t, "a", direction::reverse).empty());               // before the first
+    CHECK(collect(db, t, std::nullopt, direction::reverse) ==
+          std::vector<kv>{{"f", "vf"}, {"d", "vd"}, {"b", "vb"}});
+    CHECK(keys(db, t, "d", direction::reverse) == strings{"d", "b"});      // bound present
+    CHECK(keys(db, t, "e", direction::reverse) == strings{"d", "b"});      // bound absent
+    CHECK(keys(db, t, "a", direction::reverse).empty());                   // before the first
     CHECK(keys(db, t, "g", direction::reverse) == strings{"f", "d", "b"}); // after the last
     CHECK(keys(db, t, "", direction::reverse).empty());
     CHECK(keys(db, t, "b", direction::reverse) == strings{"b"});
@@ -211,8 +214,8 @@ TEMPLATE_TEST_CASE("reverse iteration starts at the last key at or before the bo
     CHECK(keys(db, empty, "z", direction::reverse).empty());
 }
 
-TEMPLATE_TEST_CASE("keys are ordered bytewise, unsigned, shorter prefix first", "[storage][backend]", lmdb_fixture,
-                   memory_fixture)
+TEMPLATE_TEST_CASE("keys are ordered bytewise, unsigned, shorter prefix first", "[storage][backend]",
+                   lmdb_fixture, memory_fixture)
 {
     TestType fx;
     auto& db = fx.db;
@@ -233,7 +236,7 @@ TEMPLATE_TEST_CASE("bounds longer than the key limit are honoured", "[storage][b
     TestType fx;
     auto& db = fx.db;
     auto t = db.open_tree("t").value();
-    std::string const cut(511, 'x');             // the bound cut to the key limit
+    std::string const cut(511, 'x'); // the bound cut to the key limit
     std::string const below = cut.substr(0, 510) + 'w';
     std::string const above = cut.substr(0, 510) + 'y';
     for (auto const& k : {cut, below, above}) {
@@ -272,7 +275,9 @@ TEMPLATE_TEST_CASE("a visitor's exception propagates and releases the transactio
     using tx_type = typename std::remove_cvref_t<decltype(db)>::transaction_type;
     auto t = db.open_tree("t").value();
     put(db, t, "a", "v");
-    auto const thrower = [](std::string_view, std::string_view) -> bool { throw std::runtime_error("visitor"); };
+    auto const thrower = [](std::string_view, std::string_view) -> bool {
+        throw std::runtime_error("visitor");
+    };
     // More rounds than LMDB has reader slots by default: a leaked read transaction would show.
     for (int i = 0; i < 2100; ++i) {
         REQUIRE_THROWS_AS(db.for_each(t, std::nullopt, direction::forward, thrower), std::runtime_error);
@@ -285,7 +290,7 @@ TEMPLATE_TEST_CASE("a visitor's exception propagates and releases the transactio
     }),
                     std::runtime_error);
     CHECK(db.get(t, "b").value() == std::nullopt); // aborted
-    put(db, t, "c", "v");                           // the writer lock was released
+    put(db, t, "c", "v");                          // the writer lock was released
     CHECK(db.len(t).value() == 2);
 }
 
@@ -310,7 +315,9 @@ TEMPLATE_TEST_CASE("a transaction over several trees commits atomically", "[stor
             return util::failure(error::io_error, "own write not visible");
         }
         std::size_t seen = 0;
-        if (auto f = tx.for_each(b, std::nullopt, direction::forward, [&](auto, auto) { return ++seen, true; }); !f) {
+        if (auto f =
+                tx.for_each(b, std::nullopt, direction::forward, [&](auto, auto) { return ++seen, true; });
+            !f) {
             return f.error();
         }
         // ...while reads outside it see only committed state.
@@ -379,7 +386,8 @@ TEMPLATE_TEST_CASE("a read snapshot does not see later commits and cannot write"
         CHECK(snap.get(t, "k2").value() == std::nullopt);
         CHECK(snap.len(t).value() == 1);
         std::size_t n = 0;
-        REQUIRE(ok(snap.for_each(t, std::nullopt, direction::forward, [&](auto, auto) { return ++n, true; })));
+        REQUIRE(
+            ok(snap.for_each(t, std::nullopt, direction::forward, [&](auto, auto) { return ++n, true; })));
         CHECK(n == 1);
 
         auto w = snap.put(t, "k", "x");
@@ -428,7 +436,8 @@ TEMPLATE_TEST_CASE("keys that are too long or empty are rejected and write nothi
     CHECK(db.get(t, "").error().code == error::empty_key);
     auto empty_put = db.transact([&](tx_type& tx) { return tx.put(t, "", "v"); });
     CHECK(empty_put.error().code == error::empty_key);
-    CHECK(db.transact([&](tx_type& tx) { return tx.remove(t, too_long); }).error().code == error::key_too_long);
+    CHECK(db.transact([&](tx_type& tx) { return tx.remove(t, too_long); }).error().code ==
+          error::key_too_long);
     CHECK(db.len(t).value() == 2);
 }
 
@@ -499,7 +508,8 @@ TEMPLATE_TEST_CASE("nested writes fail with busy instead of deadlocking", "[stor
     CHECK(ok(db.open_tree("new"))); // fine outside the transaction
 }
 
-TEMPLATE_TEST_CASE("tree handles survive moving the backend", "[storage][backend]", lmdb_fixture, memory_fixture)
+TEMPLATE_TEST_CASE("tree handles survive moving the backend", "[storage][backend]", lmdb_fixture,
+                   memory_fixture)
 {
     TestType fx;
     auto t = fx.db.open_tree("t").value();
@@ -510,7 +520,8 @@ TEMPLATE_TEST_CASE("tree handles survive moving the backend", "[storage][backend
     CHECK(moved.len(t).value() == 2);
 }
 
-TEMPLATE_TEST_CASE("random operations agree with std::map", "[storage][backend]", lmdb_fixture, memory_fixture)
+TEMPLATE_TEST_CASE("random operations agree with std::map", "[storage][backend]", lmdb_fixture,
+                   memory_fixture)
 {
     TestType fx;
     auto& db = fx.db;
@@ -570,8 +581,8 @@ TEMPLATE_TEST_CASE("random operations agree with std::map", "[storage][backend]"
     CHECK(collect(db, t, std::nullopt, direction::forward) == std::vector<kv>(model.begin(), model.end()));
 }
 
-TEMPLATE_TEST_CASE("readers on several threads see whole commits while one thread writes", "[storage][backend]",
-                   lmdb_fixture, memory_fixture)
+TEMPLATE_TEST_CASE("readers on several threads see whole commits while one thread writes",
+                   "[storage][backend]", lmdb_fixture, memory_fixture)
 {
     TestType fx;
     auto& db = fx.db;

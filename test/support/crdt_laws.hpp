@@ -26,6 +26,12 @@ T merged(T a, T const& b)
     return a;
 }
 
+// GCC 12 at -O2 warns that copying a disengaged std::optional of a trivially copyable type
+// (deletable<flag>::deleted()) reads its uninitialized payload: a known false positive
+// (GCC bug 80635); the copy is well-defined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 /** Checks on `iterations` random triples that merge is commutative, associative and
     idempotent, and that `a ⊔ b` absorbs `a` and `b` (merging either again changes nothing).
     Also checks that the generator drew different `a` and `b` often enough for the test to
@@ -49,6 +55,8 @@ void check_merge_laws(crdt_rng& rng, int iterations = crdt_law_iterations)
     }
     CHECK(different_pairs > iterations / 4);
 }
+
+#pragma GCC diagnostic pop
 
 /// `value` saved to and loaded from a cereal portable binary archive.
 template <class T>

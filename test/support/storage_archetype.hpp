@@ -33,8 +33,8 @@ public:
     util::result<bool> remove(storage_tree_archetype const&, std::string_view) { return false; }
     util::result<std::size_t> len(storage_tree_archetype const&) { return std::size_t{0}; }
     template <storage::storage_visitor Visitor>
-    util::result<void> for_each(storage_tree_archetype const&, std::optional<std::string_view>, storage::direction,
-                                Visitor&&)
+    util::result<void> for_each(storage_tree_archetype const&, std::optional<std::string_view>,
+                                storage::direction, Visitor&&)
     {
         return {};
     }
@@ -54,19 +54,22 @@ public:
     util::result<std::vector<std::string>> list_trees() const { return std::vector<std::string>(); }
 
     template <class F>
-    requires std::invocable<F, transaction_type&> auto transact(F&& f) -> std::invoke_result_t<F, transaction_type&>
+    requires std::invocable<F, transaction_type&>
+    auto transact(F&& f) -> std::invoke_result_t<F, transaction_type&>
     {
         transaction_type tx;
         return std::invoke(std::forward<F>(f), tx);
     }
     template <class F>
-    requires std::invocable<F, transaction_type&> auto read(F&& f) const -> std::invoke_result_t<F, transaction_type&>
+    requires std::invocable<F, transaction_type&>
+    auto read(F&& f) const -> std::invoke_result_t<F, transaction_type&>
     {
         transaction_type tx;
         return std::invoke(std::forward<F>(f), tx);
     }
     template <storage::storage_visitor Visitor>
-    util::result<void> for_each(tree_type const&, std::optional<std::string_view>, storage::direction, Visitor&&) const
+    util::result<void> for_each(tree_type const&, std::optional<std::string_view>, storage::direction,
+                                Visitor&&) const
     {
         return {};
     }

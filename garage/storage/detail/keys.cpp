@@ -7,10 +7,12 @@ namespace garage::storage::detail {
 util::failure invalid_key(std::string_view tree, std::string_view key)
 {
     if (key.empty()) {
-        return {error::empty_key, "empty key in tree `" + std::string(tree) + "`: storage keys are never empty"};
+        return {error::empty_key,
+                "empty key in tree `" + std::string(tree) + "`: storage keys are never empty"};
     }
-    return {error::key_too_long, "key of " + std::to_string(key.size()) + " bytes in tree `" + std::string(tree) +
-                                     "`: storage keys are at most " + std::to_string(max_key_size) + " bytes"};
+    return {error::key_too_long, "key of " + std::to_string(key.size()) + " bytes in tree `" +
+                                     std::string(tree) + "`: storage keys are at most " +
+                                     std::to_string(max_key_size) + " bytes"};
 }
 
 util::failure read_only_write(std::string_view tree, std::string_view operation)

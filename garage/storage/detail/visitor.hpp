@@ -26,7 +26,8 @@ struct visitor_archetype {
 /// True when `V` is a visitor (the public spelling is @ref storage::storage_visitor).
 template <class V>
 concept visitor = std::invocable<V&, std::string_view, std::string_view> &&
-    std::convertible_to<std::invoke_result_t<V&, std::string_view, std::string_view>, bool>;
+                  std::convertible_to < std::invoke_result_t<V&, std::string_view, std::string_view>,
+bool > ;
 
 /** A non-owning reference to a visitor: two pointers, no allocation.
 
@@ -35,11 +36,14 @@ concept visitor = std::invocable<V&, std::string_view, std::string_view> &&
 */
 class visitor_ref {
 public:
-    template <class V>
-    requires(!std::is_same_v<std::remove_cvref_t<V>, visitor_ref> && visitor<V>) visitor_ref(V& v) noexcept
+    // clang-format off
+    template <visitor V>
+    requires(!std::is_same_v<std::remove_cv_t<V>, visitor_ref>)
+    explicit visitor_ref(V& v) noexcept
         : object_(const_cast<void*>(static_cast<void const*>(std::addressof(v)))), call_(&call<V>)
     {
     }
+    // clang-format on
 
     /// Calls the visitor; `false` means stop.
     bool operator()(std::string_view key, std::string_view value) const { return call_(object_, key, value); }

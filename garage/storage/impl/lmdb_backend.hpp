@@ -3,7 +3,8 @@
 namespace garage::storage {
 
 template <class F>
-requires std::invocable<F, lmdb_transaction&> && detail::is_result_v<std::invoke_result_t<F, lmdb_transaction&>>
+requires std::invocable<F, lmdb_transaction&> &&
+    detail::is_result_v<std::invoke_result_t<F, lmdb_transaction&>>
 auto lmdb_backend::transact(F&& f) -> std::invoke_result_t<F, transaction_type&>
 {
     using result_type = std::invoke_result_t<F, transaction_type&>;
@@ -24,7 +25,8 @@ auto lmdb_backend::transact(F&& f) -> std::invoke_result_t<F, transaction_type&>
 }
 
 template <class F>
-requires std::invocable<F, lmdb_transaction&> && detail::is_result_v<std::invoke_result_t<F, lmdb_transaction&>>
+requires std::invocable<F, lmdb_transaction&> &&
+    detail::is_result_v<std::invoke_result_t<F, lmdb_transaction&>>
 auto lmdb_backend::read(F&& f) const -> std::invoke_result_t<F, transaction_type&>
 {
     using result_type = std::invoke_result_t<F, transaction_type&>;
@@ -38,8 +40,8 @@ auto lmdb_backend::read(F&& f) const -> std::invoke_result_t<F, transaction_type
 }
 
 template <storage_visitor Visitor>
-util::result<void> lmdb_backend::for_each(tree_type const& tree, std::optional<std::string_view> start, direction dir,
-                                          Visitor&& visitor) const
+util::result<void> lmdb_backend::for_each(tree_type const& tree, std::optional<std::string_view> start,
+                                          direction dir, Visitor&& visitor) const
 {
     return read([&](transaction_type& tx) { return tx.for_each(tree, start, dir, visitor); });
 }

@@ -3,7 +3,8 @@
 namespace garage::storage {
 
 template <class F>
-requires std::invocable<F, memory_transaction&> && detail::is_result_v<std::invoke_result_t<F, memory_transaction&>>
+requires std::invocable<F, memory_transaction&> &&
+    detail::is_result_v<std::invoke_result_t<F, memory_transaction&>>
 auto memory_backend::transact(F&& f) -> std::invoke_result_t<F, transaction_type&>
 {
     using result_type = std::invoke_result_t<F, transaction_type&>;
@@ -20,7 +21,8 @@ auto memory_backend::transact(F&& f) -> std::invoke_result_t<F, transaction_type
 }
 
 template <class F>
-requires std::invocable<F, memory_transaction&> && detail::is_result_v<std::invoke_result_t<F, memory_transaction&>>
+requires std::invocable<F, memory_transaction&> &&
+    detail::is_result_v<std::invoke_result_t<F, memory_transaction&>>
 auto memory_backend::read(F&& f) const -> std::invoke_result_t<F, transaction_type&>
 {
     transaction_type tx(*state_, transaction_type::mode::read_only);

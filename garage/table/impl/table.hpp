@@ -88,8 +88,8 @@ template <table_schema Schema, replication::replication_policy Replication, stor
 std::string
 table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk, sort_key_type const& sk)
 {
-    auto const h = table::partition_hash(pk);
-    std::string_view const s = table::sort_key_bytes(sk);
+    auto const h = garage::table::partition_hash(pk);
+    std::string_view const s = garage::table::sort_key_bytes(sk);
     std::string k;
     k.reserve(h.size() + s.size());
     k.append(h.view());
@@ -170,8 +170,8 @@ table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type 
             return r;
         }
     }
-    if (table::is_tombstone(merged)) {
-        auto const nodes = replication_.storage_nodes(table::partition_hash(e.partition_key()));
+    if (garage::table::is_tombstone(merged)) {
+        auto const nodes = replication_.storage_nodes(garage::table::partition_hash(e.partition_key()));
         if (std::ranges::begin(nodes) != std::ranges::end(nodes) &&
             *std::ranges::begin(nodes) == replication_.local_node()) {
             std::string gk;
@@ -271,7 +271,7 @@ table<Schema, Replication, Storage>::get_range(partition_key_type const& pk, std
     if (limit == 0) {
         return out;
     }
-    auto const phash = table::partition_hash(pk);
+    auto const phash = garage::table::partition_hash(pk);
     std::string const prefix(phash.view());
     std::optional<std::string> from;
     if (start) {
