@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/run, scripts/test and scripts/docs: strict mode, failure reporting,
 # the repository root and the Debian packages of scripts/packages.txt.
 # Source it; do not run it:  source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -82,5 +83,5 @@ ensure_packages() {
         apt-get install -y --no-install-recommends "${pkgs[@]}"
 
     missing="$(missing_packages)"
-    [[ -z $missing ]] || die "still missing after apt-get install: $(echo $missing)"
+    [[ -z $missing ]] || die "still missing after apt-get install: ${missing//$'\n'/ }"
 }

@@ -121,7 +121,8 @@ concept storage_transaction = storage_tree<Tree> &&
     on a thread that is inside `transact` fails with `error::busy` instead of deadlocking.
 
     `read(f)` calls `f(tx)` with a read-only snapshot: it sees the state committed before it
-    began and nothing committed later; `put` and `remove` fail with `error::read_only`.
+    began and nothing committed later (a tree created since is empty in it); `put` and
+    `remove` fail with `error::read_only`.
     Snapshots never block writers, and writers never block snapshots.
 
     The member templates are checked here with archetypes (a non-copyable function returning

@@ -112,6 +112,14 @@ util::failure lmdb_failure(detail::lmdb_state const& state, lmdb::error const& e
     return lmdb_failure(state, e.code(), e.origin(), tree);
 }
 
+/// True when LMDB refused a tree handle because the tree was created after this read-only
+/// snapshot began (its handle is beyond the snapshot's table of databases): in the snapshot's
+/// view the tree is empty, as in the memory backend.
+bool opened_after_snapshot(lmdb_transaction const& tx, lmdb::error const& e) noexcept
+{
+    return tx.is_read_only() && e.code() == EINVAL;
+}
+
 /// Closes a cursor at the end of a scope (also when a visitor throws).
 struct cursor_closer {
     MDB_cursor* cursor;
@@ -174,6 +182,9 @@ util::result<std::optional<std::string>> lmdb_transaction::get(lmdb_tree const& 
             return std::optional<std::string>();
         }
     } catch (lmdb::error const& e) {
+        if (opened_after_snapshot(*this, e)) {
+            return std::optional<std::string>();
+        }
         return spoil(lmdb_failure(*state_, e, tree.name()));
     }
     return std::optional<std::string>(std::in_place, static_cast<char const*>(v.mv_data), v.mv_size);
@@ -228,6 +239,9 @@ util::result<std::size_t> lmdb_transaction::len(lmdb_tree const& tree)
     try {
         lmdb::dbi_stat(txn_, tree.dbi_, &stat);
     } catch (lmdb::error const& e) {
+        if (opened_after_snapshot(*this, e)) {
+            return std::size_t{0};
+        }
         return spoil(lmdb_failure(*state_, e, tree.name()));
     }
     return static_cast<std::size_t>(stat.ms_entries);
@@ -247,6 +261,9 @@ util::result<void> lmdb_transaction::for_each_impl(lmdb_tree const& tree,
     try {
         lmdb::cursor_open(txn_, tree.dbi_, &cursor);
     } catch (lmdb::error const& e) {
+        if (opened_after_snapshot(*this, e)) {
+            return {};
+        }
         return spoil(lmdb_failure(*state_, e, tree.name()));
     }
     cursor_closer closer{cursor};

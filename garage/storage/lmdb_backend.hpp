@@ -170,6 +170,9 @@ private:
     Errors raised by LMDB (`lmdb::error`) are caught here and returned as failures whose
     message names the tree and the operation; a full map says to raise `lmdb_map_size`.
 
+    An environment must be open at most once per process at a time (an LMDB rule: a second
+    `open` of the same path in the same process breaks its locks).
+
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe, except that the backend must outlive, and
     must not be moved during, every call and every transaction.

@@ -1,6 +1,6 @@
 #include <garage/table/merkle.hpp>
 
-#include <garage/util/hasher.hpp>
+#include <garage/table/detail/hash.hpp>
 
 #include <cstring>
 
@@ -95,7 +95,20 @@ merkle_node::hash() const
     if (type == kind::empty) {
         return {};
     }
-    return util::blake2sum(encode());
+    return detail::merkle_hash(encode());
+}
+
+void
+merkle_todo_batch::add(std::string_view key, std::optional<util::hash32> const& vhash)
+{
+    bytes_.push_back(static_cast<char>(key.size() >> 8));
+    bytes_.push_back(static_cast<char>(key.size() & 0xff));
+    bytes_.append(key);
+    bytes_.push_back(vhash ? '\x01' : '\x00');
+    if (vhash) {
+        bytes_.append(vhash->view());
+    }
+    ++count_;
 }
 
 std::string

@@ -8,6 +8,7 @@
 #include <garage/util/bytes32.hpp>
 #include <garage/util/error.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,7 +20,7 @@ namespace garage::table {
 
 /** A node of a partition's Merkle tree (Garage's `MerkleNode`).
 
-    The tree is a radix tree over `khash = blake2(tree_key)`: the node at prefix `p` covers
+    The tree is a radix tree over `khash = H(tree_key)`, `H` being SHA-256 (see detail/hash.hpp): the node at prefix `p` covers
     every entry whose `khash` starts with `p`. A subtree holding one entry is a leaf; one
     holding two or more is an intermediate node whose children are indexed by the next byte
     of `khash`. The shape is therefore canonical: two nodes holding the same entries have the
@@ -60,13 +61,69 @@ struct merkle_node {
     @param prefix    The first bytes of `khash` leading to the node (empty for the root). */
 std::string merkle_node_key(replication::partition_id partition, std::string_view prefix);
 
+/** The Merkle updates of one transaction, stored as one record of the table's todo log.
+
+    A table's writes do not touch the Merkle trees themselves: each transaction appends one
+    record to `<table>:merkle_todo`, keyed by a big-endian sequence number, listing the keys it
+    changed with the hash of each new value (none for a removal). One record per transaction,
+    rather than one todo entry per key as in Garage, halves the B-tree writes of a batch insert.
+
+    Record format: for each update, u16 BE key length, the key, one byte (1 if a hash
+    follows, 0 for a removal), then the 32-byte hash.
+*/
+class merkle_todo_batch {
+public:
+    /// Records that `key` now holds a value hashing to `vhash` (or was removed, if absent).
+    void add(std::string_view key, std::optional<util::hash32> const& vhash);
+    /// How many updates the record holds.
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    /// The stored form of the record.
+    std::string const& bytes() const noexcept { return bytes_; }
+
+    /** Calls `f(key, vhash)` for each update of a stored record, in order.
+        @return `util::error::decode_error` on a malformed record. */
+    template <class F>
+    static util::result<void> for_each(std::string_view record, F&& f)
+    {
+        while (!record.empty()) {
+            if (record.size() < 3) {
+                return util::failure(util::error::decode_error, "Merkle todo record: truncated");
+            }
+            std::size_t const len = (std::size_t(static_cast<unsigned char>(record[0])) << 8) |
+                                    static_cast<unsigned char>(record[1]);
+            if (record.size() < 3 + len) {
+                return util::failure(util::error::decode_error, "Merkle todo record: truncated key");
+            }
+            auto const key = record.substr(2, len);
+            auto const has_hash = record[2 + len];
+            record.remove_prefix(3 + len);
+            std::optional<util::hash32> vhash;
+            if (has_hash) {
+                auto h = util::hash32::from_bytes(record.substr(0, std::min<std::size_t>(32, record.size())));
+                if (!h) {
+                    return util::failure(util::error::decode_error, "Merkle todo record: truncated hash");
+                }
+                vhash = *h;
+                record.remove_prefix(32);
+            }
+            f(key, vhash);
+        }
+        return {};
+    }
+
+private:
+    std::string bytes_;
+    std::size_t count_ = 0;
+};
+
 /** Applies a table's pending Merkle updates (its `merkle_todo` tree) to its Merkle trees.
 
-    Every write to the table stores `merkle_todo[tree_key] = blake2(new value)` (an empty value
-    for a removal) in the write's own transaction. The updater takes the todo entries in
-    batches: each batch is one storage transaction that restructures the affected paths, then
-    rehashes each touched node once, deepest first, and removes the processed todo entries. A
-    batch of many entries thus hashes the upper nodes once rather than once per entry.
+    Every write transaction of the table appends a @ref merkle_todo_batch record to
+    `<table>:merkle_todo` (@ref record). The updater takes the records in order, in batches:
+    each batch is one storage transaction that restructures the affected paths, then rehashes
+    each touched node once, deepest first, and removes the processed records. A batch of many
+    updates thus hashes the upper nodes once rather than once per update.
 
     @tparam Replication Models @ref replication::replication_policy (gives the partition).
     @tparam Storage     Models @ref storage::storage_backend.
@@ -89,9 +146,12 @@ public:
     {
     }
 
-    /** Processes up to `max_items` pending updates in one transaction.
-        @return How many were processed (0 when there was nothing to do). */
-    util::result<std::size_t> update_batch(std::size_t max_items = 1000);
+    /** Appends `batch` to the todo log inside the writer's transaction `tx` (nothing if empty). */
+    util::result<void> record(typename Storage::transaction_type& tx, merkle_todo_batch const& batch) const;
+
+    /** Processes pending records, about `max_items` updates (whole records), in one transaction.
+        @return How many updates were processed (0 when there was nothing to do). */
+    util::result<std::size_t> update_batch(std::size_t max_items = 4096);
 
     /// Processes every pending update.
     util::result<std::size_t> update_all();
@@ -103,7 +163,7 @@ public:
         This is the `GetNode` step of the sync protocol. */
     util::result<merkle_node> read_node(std::string_view node_key) const;
 
-    /// How many updates are pending.
+    /// How many todo records (write transactions) are pending.
     util::result<std::size_t> todo_len() const { return db_.len(todo_); }
     /// How many nodes the trees hold.
     util::result<std::size_t> tree_len() const { return db_.len(tree_); }

@@ -14,6 +14,7 @@
 #include <cereal/archives/portable_binary.hpp>
 
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <streambuf>
 #include <string>
@@ -29,36 +30,79 @@ namespace detail {
 /// A write-only streambuf that appends to a `std::string`.
 class string_sink final : public std::streambuf {
 public:
-    explicit string_sink(std::string& out) noexcept : out_(out) {}
+    void reset(std::string* out) noexcept { out_ = out; }
 
 protected:
     std::streamsize xsputn(char const* s, std::streamsize n) override
     {
-        out_.append(s, static_cast<std::size_t>(n));
+        out_->append(s, static_cast<std::size_t>(n));
         return n;
     }
     int_type overflow(int_type ch) override
     {
         if (!traits_type::eq_int_type(ch, traits_type::eof())) {
-            out_.push_back(traits_type::to_char_type(ch));
+            out_->push_back(traits_type::to_char_type(ch));
         }
         return traits_type::not_eof(ch);
     }
 
 private:
-    std::string& out_;
+    std::string* out_ = nullptr;
 };
 
 /// A read-only streambuf over borrowed bytes.
 class view_source final : public std::streambuf {
 public:
-    explicit view_source(std::string_view in) noexcept
+    void reset(std::string_view in) noexcept
     {
         char* p = const_cast<char*>(in.data()); // never written: this buffer has no put area
         setg(p, p, p + in.size());
     }
     /// Bytes not consumed yet.
     std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+/// Streams are costly to construct (locale set-up); each thread keeps one of each.
+/// A nested call (a `serialize` that itself encodes) gets fresh streams.
+struct codec_streams {
+    string_sink sink;
+    view_source source;
+    std::ostream os{&sink};
+    std::istream is{&source};
+    bool busy = false;
+};
+
+/// Lends the thread's streams, or fresh ones to a nested call, for the lifetime of the lease.
+class stream_lease {
+public:
+    stream_lease() : streams_(shared())
+    {
+        if (streams_->busy) {
+            own_ = std::make_unique<codec_streams>();
+            streams_ = own_.get();
+        }
+        streams_->busy = true;
+        streams_->os.clear();
+        streams_->is.clear();
+    }
+    stream_lease(stream_lease const&) = delete;
+    stream_lease& operator=(stream_lease const&) = delete;
+    ~stream_lease()
+    {
+        streams_->sink.reset(nullptr);
+        streams_->source.reset({});
+        streams_->busy = false;
+    }
+    codec_streams* operator->() const noexcept { return streams_; }
+
+private:
+    static codec_streams* shared()
+    {
+        thread_local codec_streams s;
+        return &s;
+    }
+    codec_streams* streams_;
+    std::unique_ptr<codec_streams> own_;
 };
 
 } // namespace detail
@@ -71,9 +115,9 @@ template <class T>
 void encode_to(T const& value, std::string& out)
 {
     out.push_back(codec_format_v1);
-    detail::string_sink sink(out);
-    std::ostream os(&sink);
-    cereal::PortableBinaryOutputArchive ar(os);
+    detail::stream_lease st;
+    st->sink.reset(&out);
+    cereal::PortableBinaryOutputArchive ar(st->os);
     ar(value);
 }
 
@@ -101,17 +145,18 @@ result<T> decode(std::string_view bytes)
         return failure(error::decode_error,
                        "unknown format byte " + std::to_string(static_cast<unsigned char>(bytes.front())));
     }
-    detail::view_source src(bytes.substr(1));
-    std::istream is(&src);
+    detail::stream_lease st;
+    st->source.reset(bytes.substr(1));
     T value{};
     try {
-        cereal::PortableBinaryInputArchive ar(is);
+        cereal::PortableBinaryInputArchive ar(st->is);
         ar(value);
     } catch (std::exception const& e) {
         return failure(error::decode_error, e.what());
     }
-    if (src.remaining() != 0) {
-        return failure(error::decode_error, std::to_string(src.remaining()) + " trailing bytes");
+    auto const left = st->source.remaining();
+    if (left != 0) {
+        return failure(error::decode_error, std::to_string(left) + " trailing bytes");
     }
     return value;
 }

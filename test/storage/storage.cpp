@@ -400,6 +400,28 @@ TEMPLATE_TEST_CASE("a read snapshot does not see later commits and cannot write"
     CHECK(db.get(t, "k").value() == "new");
 }
 
+TEMPLATE_TEST_CASE("a tree created after a snapshot began is empty in it", "[storage][backend]", lmdb_fixture,
+                   memory_fixture)
+{
+    TestType fx;
+    auto& db = fx.db;
+    using tx_type = typename std::remove_cvref_t<decltype(db)>::transaction_type;
+    auto r = db.read([&](tx_type& snap) -> util::result<void> {
+        auto late = db.open_tree("late");
+        REQUIRE(ok(late));
+        REQUIRE(ok(db.transact([&](tx_type& tx) { return tx.put(*late, "k", "v"); })));
+        CHECK(snap.get(*late, "k").value() == std::nullopt);
+        CHECK(snap.len(*late).value() == 0);
+        std::size_t n = 0;
+        REQUIRE(ok(
+            snap.for_each(*late, std::nullopt, direction::forward, [&](auto, auto) { return ++n, true; })));
+        CHECK(n == 0);
+        CHECK(db.get(*late, "k").value() == "v");
+        return {};
+    });
+    CHECK(ok(r));
+}
+
 TEMPLATE_TEST_CASE("keys that are too long or empty are rejected and write nothing", "[storage][backend]",
                    lmdb_fixture, memory_fixture)
 {

@@ -24,10 +24,11 @@ struct visitor_archetype {
 };
 
 /// True when `V` is a visitor (the public spelling is @ref storage::storage_visitor).
+// clang-format off
 template <class V>
 concept visitor = std::invocable<V&, std::string_view, std::string_view> &&
-                  std::convertible_to < std::invoke_result_t<V&, std::string_view, std::string_view>,
-bool > ;
+    std::convertible_to<std::invoke_result_t<V&, std::string_view, std::string_view>, bool>;
+// clang-format on
 
 /** A non-owning reference to a visitor: two pointers, no allocation.
 

@@ -3,7 +3,7 @@
 // cache first, then one rehash per touched node, deepest first.
 
 #include <garage/table/merkle.hpp>
-#include <garage/util/hasher.hpp>
+#include <garage/table/detail/hash.hpp>
 
 #include <algorithm>
 #include <map>
@@ -19,7 +19,7 @@ public:
     util::result<void> apply(replication::partition_id partition, std::string const& key,
                              std::optional<util::hash32> const& vhash)
     {
-        auto const khash = util::blake2sum(key);
+        auto const khash = detail::merkle_hash(key);
         auto changed = update(merkle_node_key(partition, {}), 0, key, khash, vhash);
         if (!changed) {
             return changed.error();
@@ -47,7 +47,7 @@ public:
                 }
             } else {
                 auto bytes = node.encode();
-                h = util::blake2sum(bytes);
+                h = detail::merkle_hash(bytes);
                 if (auto r = tx_.put(tree_, *k, bytes); !r) {
                     return r.error();
                 }
@@ -147,7 +147,7 @@ private:
             }
             {
                 // Split: push the existing leaf one level down, then insert below.
-                auto const old_b = util::blake2sum(n.key)[depth];
+                auto const old_b = detail::merkle_hash(n.key)[depth];
                 auto moved = std::move(n);
                 n = merkle_node{};
                 n.type = merkle_node::kind::intermediate;

@@ -5,47 +5,91 @@
 namespace garage::table {
 
 template <replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+merkle_updater<Replication, Storage>::record(typename Storage::transaction_type& tx,
+                                             merkle_todo_batch const& batch) const
+{
+    if (batch.empty()) {
+        return {};
+    }
+    std::uint64_t seq = 0;
+    std::optional<util::failure> bad;
+    auto last = tx.for_each(todo_, std::nullopt, storage::direction::reverse,
+                            [&](std::string_view k, std::string_view) {
+                                if (k.size() != 8) {
+                                    bad = util::failure(util::error::decode_error, "Merkle todo: bad record key");
+                                    return false;
+                                }
+                                for (char c : k) {
+                                    seq = (seq << 8) | static_cast<unsigned char>(c);
+                                }
+                                ++seq;
+                                return false;
+                            });
+    if (!last) {
+        return last.error();
+    }
+    if (bad) {
+        return *bad;
+    }
+    std::string key(8, '\0');
+    for (int i = 7; i >= 0; --i, seq >>= 8) {
+        key[static_cast<std::size_t>(i)] = static_cast<char>(seq & 0xff);
+    }
+    return tx.put(todo_, key, batch.bytes());
+}
+
+template <replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<std::size_t>
 merkle_updater<Replication, Storage>::update_batch(std::size_t max_items)
 {
     using tx_type = typename Storage::transaction_type;
     return db_.transact([&](tx_type& tx) -> util::result<std::size_t> {
-        std::vector<std::pair<std::string, std::string>> items;
+        detail::merkle_batch<tx_type, tree_type> batch(tx, tree_);
+        std::vector<std::string> done;
+        std::size_t count = 0;
+        std::optional<util::failure> err;
         auto it = tx.for_each(todo_, std::nullopt, storage::direction::forward,
-                              [&](std::string_view k, std::string_view v) {
-                                  items.emplace_back(k, v);
-                                  return items.size() < max_items;
+                              [&](std::string_view k, std::string_view record) {
+                                  auto r = merkle_todo_batch::for_each(
+                                      record, [&](std::string_view key, std::optional<util::hash32> const& vhash) {
+                                          if (err) {
+                                              return;
+                                          }
+                                          if (key.size() < util::hash32::size_bytes) {
+                                              err = util::failure(util::error::decode_error,
+                                                                  "Merkle todo: key shorter than a hash");
+                                              return;
+                                          }
+                                          auto const phash = util::hash32::from_bytes(key.substr(0, 32)).value();
+                                          if (auto a = batch.apply(replication_.partition_of(phash),
+                                                                   std::string(key), vhash);
+                                              !a) {
+                                              err = a.error();
+                                          }
+                                          ++count;
+                                      });
+                                  if (!r) {
+                                      err = r.error();
+                                  }
+                                  done.emplace_back(k);
+                                  return !err && count < max_items;
                               });
         if (!it) {
             return it.error();
         }
-        detail::merkle_batch<tx_type, tree_type> batch(tx, tree_);
-        for (auto const& [k, v] : items) {
-            if (k.size() < util::hash32::size_bytes) {
-                return util::failure(util::error::decode_error, "Merkle todo: key shorter than a hash");
-            }
-            auto const phash = util::hash32::from_bytes(std::string_view(k).substr(0, 32));
-            std::optional<util::hash32> vhash;
-            if (!v.empty()) {
-                auto h = util::hash32::from_bytes(v);
-                if (!h) {
-                    return util::failure(util::error::decode_error, "Merkle todo: bad value hash");
-                }
-                vhash = *h;
-            }
-            if (auto r = batch.apply(replication_.partition_of(*phash), k, vhash); !r) {
-                return r.error();
-            }
+        if (err) {
+            return *err;
         }
         if (auto r = batch.commit(); !r) {
             return r.error();
         }
-        for (auto const& [k, v] : items) {
+        for (auto const& k : done) {
             if (auto r = tx.remove(todo_, k); !r) {
                 return r.error();
             }
         }
-        return items.size();
+        return count;
     });
 }
 

@@ -3,9 +3,10 @@
 #include <garage/crdt/crdt.hpp>
 #include <garage/util/codec.hpp>
 #include <garage/util/encoding.hpp>
-#include <garage/util/hasher.hpp>
+#include <garage/table/detail/hash.hpp>
 #include <garage/util/time.hpp>
 
+#include <algorithm>
 #include <iterator>
 
 namespace garage::table {
@@ -133,7 +134,18 @@ template <table_schema Schema, replication::replication_policy Replication, stor
 util::result<void>
 table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type const& e)
 {
-    auto const key = tree_key(e.partition_key(), e.sort_key());
+    merkle_todo_batch todo;
+    if (auto r = insert_at(tx, tree_key(e.partition_key(), e.sort_key()), e, todo); !r) {
+        return r;
+    }
+    return merkle_.record(tx, todo);
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::insert_at(transaction_type& tx, std::string const& key, entry_type const& e,
+                                               merkle_todo_batch& todo)
+{
     if (auto r = check_key(key); !r) {
         return r;
     }
@@ -148,8 +160,12 @@ table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type 
         if (!d) {
             return d.error();
         }
-        old = std::move(*d);
-        merged = *old;
+        if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
+            old = std::move(*d); // the hook sees both versions
+            merged = *old;
+        } else {
+            merged = std::move(**d);
+        }
         crdt::merge(merged, e);
     } else {
         merged = e;
@@ -161,17 +177,16 @@ table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type 
     if (auto r = tx.put(trees_.store, key, new_raw); !r) {
         return key_error(key, r.error());
     }
-    auto const vhash = util::blake2sum(new_raw);
-    if (auto r = tx.put(trees_.merkle_todo, key, vhash.view()); !r) {
-        return key_error(key, r.error());
-    }
+    auto const vhash = detail::merkle_hash(new_raw);
+    todo.add(key, vhash);
     if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
         if (auto r = schema_.updated(tx, old ? &*old : nullptr, &merged); !r) {
             return r;
         }
     }
     if (garage::table::is_tombstone(merged)) {
-        auto const nodes = replication_.storage_nodes(garage::table::partition_hash(e.partition_key()));
+        auto const nodes =
+            replication_.storage_nodes(util::hash32::from_bytes(std::string_view(key).substr(0, 32)).value());
         if (std::ranges::begin(nodes) != std::ranges::end(nodes) &&
             *std::ranges::begin(nodes) == replication_.local_node()) {
             std::string gk;
@@ -197,13 +212,24 @@ template <table_schema Schema, replication::replication_policy Replication, stor
 util::result<void>
 table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
 {
+    // Applying a batch in key order makes consecutive B-tree descents touch the same pages;
+    // the merge is commutative, so the order does not change the result.
+    std::vector<std::pair<std::string, entry_type const*>> keyed;
+    keyed.reserve(entries.size());
+    for (auto const& e : entries) {
+        keyed.emplace_back(tree_key(e.partition_key(), e.sort_key()), &e);
+    }
+    if (keyed.size() > 1) {
+        std::stable_sort(keyed.begin(), keyed.end(), [](auto const& a, auto const& b) { return a.first < b.first; });
+    }
     auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
-        for (auto const& e : entries) {
-            if (auto r = insert_in(tx, e); !r) {
+        merkle_todo_batch todo;
+        for (auto const& [key, e] : keyed) {
+            if (auto r = insert_at(tx, key, *e, todo); !r) {
                 return r;
             }
         }
-        return {};
+        return merkle_.record(tx, todo);
     });
     if (r) {
         notify_merkle();
@@ -324,17 +350,21 @@ table<Schema, Replication, Storage>::flush_insert_queue()
         if (!it) {
             return it.error();
         }
+        merkle_todo_batch todo;
         for (auto const& [k, v] : items) {
             auto e = decode_at(k, v);
             if (!e) {
                 return e.error();
             }
-            if (auto r = insert_in(tx, **e); !r) {
+            if (auto r = insert_at(tx, k, **e, todo); !r) {
                 return r.error();
             }
             if (auto r = tx.remove(trees_.insert_queue, k); !r) {
                 return r.error();
             }
+        }
+        if (auto r = merkle_.record(tx, todo); !r) {
+            return r.error();
         }
         return items.size();
     });
@@ -363,13 +393,14 @@ table<Schema, Replication, Storage>::gc_step()
         if (!it) {
             return it.error();
         }
+        merkle_todo_batch removed;
         for (auto const& [gk, vhash] : todo) {
             std::string_view const key = std::string_view(gk).substr(8);
             auto cur = tx.get(trees_.store, key);
             if (!cur) {
                 return cur.error();
             }
-            if (*cur && util::blake2sum(**cur).view() == vhash) {
+            if (*cur && detail::merkle_hash(**cur).view() == vhash) {
                 if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
                     auto old = decode_at(key, **cur);
                     if (!old) {
@@ -382,13 +413,14 @@ table<Schema, Replication, Storage>::gc_step()
                 if (auto d = tx.remove(trees_.store, key); !d) {
                     return d.error();
                 }
-                if (auto m = tx.put(trees_.merkle_todo, key, std::string_view()); !m) {
-                    return m.error();
-                }
+                removed.add(key, std::nullopt);
             }
             if (auto d = tx.remove(trees_.gc_todo, gk); !d) {
                 return d.error();
             }
+        }
+        if (auto m = merkle_.record(tx, removed); !m) {
+            return m.error();
         }
         return todo.size();
     });
