@@ -13,8 +13,7 @@ using test::kv_entry;
 using test::kv_schema;
 using kv_table = table::table<kv_schema, replication::local, storage::lmdb_backend>;
 
-storage::lmdb_backend
-open_db(std::filesystem::path const& dir, std::uint64_t map_size)
+storage::lmdb_backend open_db(std::filesystem::path const& dir, std::uint64_t map_size)
 {
     storage::lmdb_options o;
     o.path = dir;
@@ -33,7 +32,8 @@ TEST_CASE("a full LMDB map fails the write with an error naming lmdb_map_size an
     for (int round = 0; round < 1000; ++round) {
         std::vector<kv_entry> batch;
         for (int i = 0; i < 50; ++i) {
-            batch.push_back(kv_entry{"p", "k" + std::to_string(round * 50 + i), 1, std::string(200, 'v'), false});
+            batch.push_back(
+                kv_entry{"p", "k" + std::to_string(round * 50 + i), 1, std::string(200, 'v'), false});
         }
         r = t->insert_many(batch);
         if (!r) {
@@ -52,7 +52,8 @@ TEST_CASE("a full LMDB map fails the write with an error naming lmdb_map_size an
     CHECK_FALSE(t->get("p", "k" + std::to_string(committed)).value().has_value());
 }
 
-TEST_CASE("a table reopened from its LMDB directory finds its entries, queue and Merkle state", "[table][lmdb]")
+TEST_CASE("a table reopened from its LMDB directory finds its entries, queue and Merkle state",
+          "[table][lmdb]")
 {
     test::temp_dir dir;
     util::hash32 root;
