@@ -12,6 +12,7 @@ public:
         case error::corrupt_entry: return "stored table entry cannot be decoded";
         case error::key_too_long: return "table key too long";
         case error::hook_failed: return "table update hook failed";
+        case error::encode_failed: return "table entry cannot be encoded";
         }
         return "unknown table error";
     }
@@ -21,6 +22,7 @@ public:
         case error::corrupt_entry: return util::condition::corrupt_data;
         case error::key_too_long: return util::condition::bad_request;
         case error::hook_failed: return util::condition::internal;
+        case error::encode_failed: return util::condition::internal;
         }
         return util::condition::internal;
     }

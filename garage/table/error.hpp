@@ -12,12 +12,15 @@ enum class error {
     corrupt_entry = 1, ///< a stored entry could not be decoded (the message names table and key)
     key_too_long,      ///< partition hash plus sort key exceed the storage's key limit
     hook_failed,       ///< a schema's `updated` hook refused the write
+    encode_failed,     ///< an entry could not be encoded (cereal or its `serialize` threw)
 };
 
-/// The category of @ref error.
+/// @return The category of @ref garage::table::error (`"garage.table"`).
 boost::system::error_category const& table_category() noexcept;
 
-/// Makes an error code of the `table` layer (found by ADL).
+/** Makes an error code of the `table` layer (found by ADL).
+    @param e The error.
+    @return `{e, table_category()}`. */
 inline util::error_code
 make_error_code(error e) noexcept
 {

@@ -20,15 +20,22 @@ namespace garage::table {
 
 /** A node of a partition's Merkle tree (Garage's `MerkleNode`).
 
-    The tree is a radix tree over `khash = H(tree_key)`, `H` being SHA-256 (see detail/hash.hpp): the node at prefix `p` covers
-    every entry whose `khash` starts with `p`. A subtree holding one entry is a leaf; one
-    holding two or more is an intermediate node whose children are indexed by the next byte
-    of `khash`. The shape is therefore canonical: two nodes holding the same entries have the
-    same root hash, whatever the order of their updates.
+    The tree is a radix tree over `khash = H(tree_key)`, `H` being SHA-256 (see
+    detail/hash.hpp): the node at prefix `p` covers every entry whose `khash` starts with `p`.
+    A subtree holding one entry is a leaf; one holding two or more is an intermediate node
+    whose children are indexed by the next byte of `khash`. The shape is therefore canonical:
+    two nodes holding the same entries have the same root hash, whatever the order of their
+    updates.
 */
 struct merkle_node {
-    enum class kind : std::uint8_t { empty = 0, intermediate = 1, leaf = 2 };
+    /// What a node is; the value is its first byte when stored.
+    enum class kind : std::uint8_t {
+        empty = 0,        ///< no entry below this prefix (never stored: absence reads as empty)
+        intermediate = 1, ///< two or more entries below this prefix
+        leaf = 2          ///< exactly one entry below this prefix
+    };
 
+    /// What this node is.
     kind type = kind::empty;
     /// Intermediate: (next khash byte, hash of the child node), sorted by byte.
     std::vector<std::pair<std::uint8_t, util::hash32>> children;
@@ -37,6 +44,10 @@ struct merkle_node {
     /// Leaf: the hash of the entry's stored bytes.
     util::hash32 value_hash;
 
+    /** A leaf.
+        @param key   The entry's storage key.
+        @param vhash The hash of the entry's stored bytes.
+        @return The leaf node. */
     static merkle_node make_leaf(std::string key, util::hash32 vhash)
     {
         merkle_node n;
@@ -46,19 +57,23 @@ struct merkle_node {
         return n;
     }
 
-    /// The stored form of the node.
+    /// @return The stored form of the node.
     std::string encode() const;
-    /// Parses the stored form. @return `util::error::decode_error` on malformed bytes.
+    /** Parses the stored form.
+        @param bytes What @ref encode returned.
+        @return The node; `util::error::decode_error` on malformed bytes. */
     static util::result<merkle_node> decode(std::string_view bytes);
-    /// The node's hash: BLAKE2b of its encoding; all zero for an empty node.
+    /// @return The node's hash: SHA-256 of its encoding (see detail/hash.hpp); all zero for an empty node.
     util::hash32 hash() const;
 
+    /// Equal when kind, children, key and value hash are equal.
     friend bool operator==(merkle_node const&, merkle_node const&) = default;
 };
 
-/** The storage key of a Merkle node: big-endian partition number, then the khash prefix.
+/** The storage key of a Merkle node.
     @param partition The partition of the tree.
-    @param prefix    The first bytes of `khash` leading to the node (empty for the root). */
+    @param prefix    The first bytes of `khash` leading to the node (empty for the root).
+    @return The big-endian partition number (2 bytes), then `prefix`. */
 std::string merkle_node_key(replication::partition_id partition, std::string_view prefix);
 
 /** The Merkle updates of one transaction, stored as one record of the table's todo log.
@@ -73,16 +88,22 @@ std::string merkle_node_key(replication::partition_id partition, std::string_vie
 */
 class merkle_todo_batch {
 public:
-    /// Records that `key` now holds a value hashing to `vhash` (or was removed, if absent).
+    /** Records one update.
+        @param key   The entry's storage key.
+        @param vhash The hash of its new stored bytes; `nullopt` if it was removed. */
     void add(std::string_view key, std::optional<util::hash32> const& vhash);
-    /// How many updates the record holds.
+    /// @return How many updates the record holds.
     std::size_t size() const noexcept { return count_; }
+    /// @return True when the record holds no update (then nothing is stored).
     bool empty() const noexcept { return count_ == 0; }
-    /// The stored form of the record.
+    /// @return The stored form of the record.
     std::string const& bytes() const noexcept { return bytes_; }
 
     /** Calls `f(key, vhash)` for each update of a stored record, in order.
-        @return `util::error::decode_error` on a malformed record. */
+        @tparam F Callable as `f(std::string_view, std::optional<util::hash32> const&)`.
+        @param record The stored record (@ref bytes).
+        @param f      Called for each update; the key view is valid during the call only.
+        @return Nothing; `util::error::decode_error` on a malformed record. */
     template <class F>
     static util::result<void> for_each(std::string_view record, F&& f)
     {
@@ -125,8 +146,8 @@ private:
     each touched node once, deepest first, and removes the processed records. A batch of many
     updates thus hashes the upper nodes once rather than once per update.
 
-    @tparam Replication Models @ref replication::replication_policy (gives the partition).
-    @tparam Storage     Models @ref storage::storage_backend.
+    @tparam Replication Models @ref garage::replication::replication_policy (gives the partition).
+    @tparam Storage     Models @ref garage::storage::storage_backend.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe (each batch is one write transaction).
@@ -134,6 +155,7 @@ private:
 template <replication::replication_policy Replication, storage::storage_backend Storage>
 class merkle_updater {
 public:
+    /// The storage's tree handle.
     using tree_type = typename Storage::tree_type;
 
     /** @param db          The storage holding both trees.
@@ -146,29 +168,41 @@ public:
     {
     }
 
-    /** Appends `batch` to the todo log inside the writer's transaction `tx` (nothing if empty). */
+    /** Appends a record to the todo log, inside the writer's transaction.
+        @param tx    The write transaction of the table's write.
+        @param batch The transaction's updates; nothing is stored if it is empty.
+        @return Nothing; a storage error (which aborts the caller's transaction). */
     util::result<void> record(typename Storage::transaction_type& tx, merkle_todo_batch const& batch) const;
 
     /** Processes pending records, about `max_items` updates (whole records), in one transaction.
+        @param max_items Stop taking records once this many updates were taken.
         @return How many updates were processed (0 when there was nothing to do). */
     util::result<std::size_t> update_batch(std::size_t max_items = 4096);
 
-    /// Processes every pending update.
+    /** Processes every pending update, batch after batch.
+        @return How many updates were processed. */
     util::result<std::size_t> update_all();
 
-    /// The root hash of a partition's tree (all zero when the partition is empty).
+    /** The root hash of a partition's tree: equal roots mean equal entries.
+        @param partition The partition (`Replication::partition_of` of the entries' hashes).
+        @return The hash, all zero when the partition is empty. Pending todo records are not
+        reflected: call @ref update_all first to compare up-to-date trees. */
     util::result<util::hash32> root_hash(replication::partition_id partition) const;
 
-    /** Reads one node by its storage key (@ref merkle_node_key); an absent node reads as empty.
-        This is the `GetNode` step of the sync protocol. */
+    /** Reads one node by its storage key; an absent node reads as empty.
+        This is the `GetNode` step of the sync protocol.
+        @param node_key The node's key (@ref garage::table::merkle_node_key).
+        @return The node; `util::error::decode_error` if its stored form is malformed. */
     util::result<merkle_node> read_node(std::string_view node_key) const;
 
-    /// How many todo records (write transactions) are pending.
+    /// @return How many todo records (write transactions) are pending.
     util::result<std::size_t> todo_len() const { return db_.len(todo_); }
-    /// How many nodes the trees hold.
+    /// @return How many nodes the trees hold, over all partitions.
     util::result<std::size_t> tree_len() const { return db_.len(tree_); }
 
+    /// @return The tree holding the nodes (`<table>:merkle_tree`).
     tree_type const& tree() const noexcept { return tree_; }
+    /// @return The tree of pending updates (`<table>:merkle_todo`).
     tree_type const& todo_tree() const noexcept { return todo_; }
 
 private:

@@ -15,6 +15,11 @@
 #include <string_view>
 #include <type_traits>
 
+/** The `table` layer: @ref garage::table::table, tables of CRDT entries described by a @ref
+    garage::table::table_schema, with their Merkle trees, insert queue, tombstone GC and
+    background workers. Bazel target `//garage/table`; see docs/concepts/table_schema.md and
+    docs/guide/build-your-own-store.md.
+*/
 namespace garage::table {
 
 /** The key of tables whose entries all live in one partition (Garage's `EmptyKey`).
@@ -22,8 +27,11 @@ namespace garage::table {
     Its partition hash is all zero and its sort-key bytes are empty.
 */
 struct empty_key {
+    /// Every empty key equals every other.
     friend constexpr bool operator==(empty_key, empty_key) noexcept { return true; }
+    /// Every empty key is equivalent to every other.
     friend constexpr auto operator<=>(empty_key, empty_key) noexcept = default;
+    /// cereal: nothing to save.
     template <class Archive>
     void serialize(Archive&)
     {
@@ -82,24 +90,26 @@ struct sort_key_bytes_fn {
 /** The 32-byte hash that places a partition key: decides the partition and the nodes.
 
     Customization: give the key a member `util::hash32 partition_hash() const`. Built in for
-    `std::string` (BLAKE2b), `util::basic_bytes32` (identity) and @ref empty_key (zero).
+    `std::string` (BLAKE2b), `util::basic_bytes32` (identity) and @ref garage::table::empty_key
+    (zero).
 */
 inline constexpr detail::partition_hash_fn partition_hash{};
 
 /** The bytes of a sort key; entries of a partition are ordered by these bytes.
 
     Customization: a member `sort_key_bytes() const` returning something convertible to
-    `std::string_view`. Built in for `std::string`, `util::basic_bytes32` and @ref empty_key.
+    `std::string_view`. Built in for `std::string`, `util::basic_bytes32` and @ref
+    garage::table::empty_key.
 */
 inline constexpr detail::sort_key_bytes_fn sort_key_bytes{};
 
-/// A partition key: copyable, comparable and hashed by @ref partition_hash.
+/// A partition key: copyable, comparable and hashed by @ref garage::table::partition_hash.
 template <class K>
 concept partition_key = std::copyable<K> && std::equality_comparable<K> && requires(K const& k) {
     { table::partition_hash(k) } -> std::same_as<util::hash32>;
 };
 
-/// A sort key: copyable and encoded by @ref sort_key_bytes.
+/// A sort key: copyable and encoded by @ref garage::table::sort_key_bytes.
 template <class K>
 concept sort_key = std::copyable<K> && requires(K const& k) {
     { table::sort_key_bytes(k) } -> std::convertible_to<std::string_view>;
@@ -120,16 +130,21 @@ concept entry = crdt::crdt<E> && std::default_initializable<E> && requires(E con
     | expression | type | meaning |
     |---|---|---|
     | `S::table_name` | convertible to `std::string_view` | names the table and its storage trees |
-    | `S::partition_key_type` | @ref partition_key | hashed to place entries |
-    | `S::sort_key_type` | @ref sort_key | orders entries within a partition |
-    | `S::entry_type` | @ref entry | the stored CRDT, saved with cereal |
+    | `S::partition_key_type` | @ref garage::table::partition_key | hashed to place entries |
+    | `S::sort_key_type` | @ref garage::table::sort_key | orders entries within a partition |
+    | `S::entry_type` | @ref garage::table::entry | the stored CRDT, saved with cereal |
     | `S::filter_type` | any | the argument of range-read filters |
     | `S::matches_filter(e, f)` | `bool` | whether `e` passes filter `f` |
     | `s.updated(tx, old, new)` (optional) | `util::result<void>` | hook run in the write's transaction |
-    | `e.is_tombstone()` (optional) | `bool` | the entry records a deletion; it is collected after the GC delay |
+    | `e.is_tombstone()` (optional) | `bool` | the entry records a deletion, collected after the GC delay |
 
-    `old` and `new` are `entry_type const*` (null when absent). The hook may write to other
-    tables through `tx`, typically with `other_table.queue_insert(tx, entry)`.
+    `s` is the schema object given to `table::open` (the hook is a non-static member and may
+    hold state, such as a pointer to another table), `tx` the storage backend's
+    `transaction_type&`, `old` and `new` are `entry_type const*` (null when absent: `old` for
+    a new key, `new` when GC deletes a tombstone). The hook runs only when the stored bytes
+    change; a failure it returns aborts the whole write. It may write to other tables through
+    `tx`, typically with `other_table.queue_insert(tx, entry)`. See
+    docs/concepts/table_schema.md.
 */
 template <class S>
 concept table_schema =
@@ -145,7 +160,10 @@ concept table_schema =
         { S::matches_filter(e, f) } -> std::same_as<bool>;
     };
 
-/// Whether entry `e` is a tombstone (false for entry types without `is_tombstone()`).
+/** Whether an entry is a tombstone.
+    @tparam E An entry type.
+    @param e The entry.
+    @return `e.is_tombstone()`, or false for entry types without `is_tombstone()`. */
 template <class E>
 constexpr bool
 is_tombstone(E const& e)

@@ -40,18 +40,18 @@ struct table_options {
     Each entry is stored under `partition_hash(pk) ‖ sort_key_bytes(sk)` in the tree
     `<table_name>:table`, encoded with cereal. A write merges the new entry into the stored
     one (`crdt::merge`) inside one storage transaction that also appends its Merkle updates to
-    `<name>:merkle_todo` (one record per transaction), runs the schema's `updated(tx, old, new)` hook, and, for a tombstone
-    on the partition's first storage node, schedules its collection in `<name>:gc_todo`.
-    Hooks may queue writes to other tables in that same transaction (@ref queue_insert); the
-    queue is flushed by @ref flush_insert_queue.
+    `<name>:merkle_todo` (one record per transaction), runs the schema's
+    `updated(tx, old, new)` hook, and, for a tombstone on the partition's first storage node,
+    schedules its collection in `<name>:gc_todo_v2`. Hooks may queue writes to other tables in
+    that same transaction (@ref queue_insert); the queue is flushed by @ref flush_insert_queue.
 
     This is the node-local part of the table: every operation acts on this node's storage.
     The replicated reads and writes of the cluster layer are built on it, with `Replication`
     naming the nodes.
 
-    @tparam Schema      Models @ref table_schema (keys, entry, filter, hooks).
-    @tparam Replication Models @ref replication::replication_policy.
-    @tparam Storage     Models @ref storage::storage_backend.
+    @tparam Schema      Models @ref garage::table::table_schema (keys, entry, filter, hooks).
+    @tparam Replication Models @ref garage::replication::replication_policy.
+    @tparam Storage     Models @ref garage::storage::storage_backend.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe; writes are serialised by the storage's
@@ -64,22 +64,28 @@ struct table_options {
         my_schema{}, replication::local{}, db);
     (*t)->insert(my_entry{...});
     @endcode
+    docs/guide/build-your-own-store.md walks through a complete store.
 */
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 class table {
 public:
-    using schema_type = Schema;
-    using replication_type = Replication;
-    using storage_type = Storage;
-    using partition_key_type = typename Schema::partition_key_type;
-    using sort_key_type = typename Schema::sort_key_type;
-    using entry_type = typename Schema::entry_type;
-    using filter_type = typename Schema::filter_type;
-    using tree_type = typename Storage::tree_type;
-    using transaction_type = typename Storage::transaction_type;
-    using merkle_type = merkle_updater<Replication, Storage>;
+    using schema_type = Schema;                                     ///< the schema
+    using replication_type = Replication;                           ///< the replication policy
+    using storage_type = Storage;                                   ///< the storage backend
+    using partition_key_type = typename Schema::partition_key_type; ///< the partition key
+    using sort_key_type = typename Schema::sort_key_type;           ///< the sort key
+    using entry_type = typename Schema::entry_type;                 ///< the stored CRDT
+    using filter_type = typename Schema::filter_type;               ///< the range-read filter
+    using tree_type = typename Storage::tree_type;                  ///< the storage's tree handle
+    using transaction_type = typename Storage::transaction_type;    ///< the storage's transaction
+    using merkle_type = merkle_updater<Replication, Storage>;       ///< the Merkle trees' updater
 
-    /** Opens (creating if needed) the table's five storage trees.
+    /** Opens (creating if needed) the table's five storage trees: `<name>:table`,
+        `<name>:merkle_tree`, `<name>:merkle_todo`, `<name>:insert_queue` and `<name>:gc_todo_v2`.
+        @param schema      The schema object; its `updated` hook, if any, is called on it.
+        @param replication The replication policy.
+        @param db          The storage; it must outlive the table.
+        @param options     Tunables (GC delay, batch sizes).
         @return The table, or the storage error that prevented opening a tree. */
     static util::result<std::unique_ptr<table>> open(Schema schema, Replication replication, Storage& db,
                                                       table_options options = {});
@@ -87,30 +93,50 @@ public:
     table(table const&) = delete;
     table& operator=(table const&) = delete;
 
-    /// The table's name (`Schema::table_name`).
+    /// @return The table's name (`Schema::table_name`).
     static constexpr std::string_view name() noexcept { return Schema::table_name; }
 
-    /** The storage key of an entry: `partition_hash(pk) ‖ sort_key_bytes(sk)`. */
+    /** The storage key of an entry.
+        @param pk The partition key.
+        @param sk The sort key.
+        @return `partition_hash(pk) ‖ sort_key_bytes(sk)`. */
     static std::string tree_key(partition_key_type const& pk, sort_key_type const& sk);
 
     /** Merges `e` into the stored entry, in one transaction with its side effects.
-        @return `error::key_too_long` if the key exceeds the storage's limit (nothing is
-                written); a storage error (e.g. `storage::error::map_full`); or the error of
-                the schema's hook. */
+        @param e The entry (typically a new version of one read with @ref get).
+        @return Nothing on success (also when the merge changes nothing); `error::key_too_long`
+                if the key exceeds the storage's limit (nothing is written); a storage error
+                (e.g. `storage::error::map_full`); or the error of the schema's hook. */
     util::result<void> insert(entry_type const& e);
 
-    /// Merges every entry of `entries` in a single transaction (all or nothing).
+    /** Merges every entry of `entries` in a single transaction (all or nothing), with one
+        Merkle todo record for the whole batch.
+        @param entries The entries, in any order (they are applied in key order).
+        @return Nothing; or the first failure, as for @ref insert, and nothing is written. */
     util::result<void> insert_many(std::span<entry_type const> entries);
 
-    /** Merges `e` inside the caller's transaction (for hooks and multi-table writes). */
+    /** Merges `e` inside the caller's transaction (for hooks and multi-table writes).
+
+        Called from a hook of this same table's write, the update joins that write's Merkle
+        todo record (so that it is applied after the write's own updates); otherwise it is
+        recorded on its own and the Merkle worker is woken (before the caller commits).
+        @param tx A write transaction of the table's storage (from `storage().transact`).
+        @param e  The entry.
+        @return As @ref insert; a failure should abort the caller's transaction. */
     util::result<void> insert_in(transaction_type& tx, entry_type const& e);
 
     /** Queues `e` for insertion, inside the caller's transaction (typically a hook of another
         table). Queued entries are merged with each other, then inserted by
-        @ref flush_insert_queue. */
+        @ref flush_insert_queue.
+        @param tx A write transaction of the table's storage.
+        @param e  The entry.
+        @return Nothing; `error::key_too_long`, `error::corrupt_entry` or a storage error. */
     util::result<void> queue_insert(transaction_type& tx, entry_type const& e);
 
-    /** Reads one entry. @return nullopt if absent; `error::corrupt_entry` (naming the table and
+    /** Reads one entry.
+        @param pk The partition key.
+        @param sk The sort key.
+        @return The entry, or `nullopt` if absent; `error::corrupt_entry` (naming the table and
         the key) if the stored bytes do not decode. */
     util::result<std::optional<entry_type>> get(partition_key_type const& pk, sort_key_type const& sk) const;
 
@@ -119,13 +145,15 @@ public:
         @param start     First sort key (inclusive); from the first (forward) or last (reverse) if absent.
         @param filter    Only entries for which `Schema::matches_filter(e, *filter)` holds.
         @param limit     At most this many entries.
-        @param dir       `storage::direction::forward` or `reverse`. */
+        @param dir       `storage::direction::forward` or `reverse`.
+        @return The entries, in the order of `dir`; `error::corrupt_entry` if one does not
+        decode. Tombstones are returned too unless the filter excludes them. */
     util::result<std::vector<entry_type>> get_range(partition_key_type const& pk,
                                                     std::optional<sort_key_type> const& start,
                                                     std::optional<filter_type> const& filter, std::size_t limit,
                                                     storage::direction dir = storage::direction::forward) const;
 
-    /// Inserts up to `options().queue_batch` queued entries. @return How many.
+    /// Inserts up to `options().queue_batch` queued entries, in one transaction. @return How many.
     util::result<std::size_t> flush_insert_queue();
 
     /** Collects up to `options().gc_batch` tombstones older than the GC delay, deleting each
@@ -133,26 +161,34 @@ public:
         todo entries were handled. */
     util::result<std::size_t> gc_step();
 
-    /// The Merkle trees of this table.
+    /// @return The Merkle trees of this table.
     merkle_type& merkle() noexcept { return merkle_; }
+    /// @return The Merkle trees of this table.
     merkle_type const& merkle() const noexcept { return merkle_; }
 
-    /// Number of entries stored locally.
+    /// @return The number of entries stored locally (tombstones included).
     util::result<std::size_t> len() const { return db_.len(trees_.store); }
-    /// Number of queued inserts.
+    /// @return The number of queued inserts.
     util::result<std::size_t> insert_queue_len() const { return db_.len(trees_.insert_queue); }
-    /// Number of scheduled tombstone collections.
+    /// @return The number of scheduled tombstone collections.
     util::result<std::size_t> gc_todo_len() const { return db_.len(trees_.gc_todo); }
 
-    /** Called after each commit that left Merkle work (to wake the Merkle worker).
-        The callback must be cheap and thread-safe. */
+    /** Sets the function called after each commit that left Merkle work (to wake the Merkle
+        worker; @ref spawn_workers sets it).
+        @param f The callback; it must be cheap and thread-safe. */
     void on_merkle_todo(std::function<void()> f) { merkle_wakeup_ = std::move(f); }
-    /// Called after each commit that queued inserts (to wake the queue worker).
+    /** Sets the function called after each commit that queued inserts (to wake the queue
+        worker; @ref spawn_workers sets it).
+        @param f The callback; it must be cheap and thread-safe. */
     void on_queue_insert(std::function<void()> f) { queue_wakeup_ = std::move(f); }
 
+    /// @return The schema object (the one whose `updated` hook is called).
     Schema& schema() noexcept { return schema_; }
+    /// @return The replication policy.
     Replication const& replication() const noexcept { return replication_; }
+    /// @return The storage backend.
     Storage& storage() noexcept { return db_; }
+    /// @return The tunables given to @ref open.
     table_options const& options() const noexcept { return options_; }
 
 private:
@@ -165,6 +201,7 @@ private:
     util::result<void> insert_at(transaction_type& tx, std::string const& key, entry_type const& e,
                                  merkle_todo_batch& todo);
     util::result<std::optional<entry_type>> decode_at(std::string_view key, std::string_view bytes) const;
+    util::result<std::string> encode_at(std::string_view key, entry_type const& e) const;
     util::failure key_error(std::string_view key, util::failure const& inner) const;
     util::result<void> check_key(std::string const& key) const;
     void notify_merkle() const
@@ -182,6 +219,9 @@ private:
     merkle_type merkle_;
     std::function<void()> merkle_wakeup_;
     std::function<void()> queue_wakeup_;
+    /// The Merkle record of the write transaction this table is running, if any; @ref insert_in
+    /// called from that write's hooks appends to it. Accessed only inside write transactions.
+    merkle_todo_batch* open_batch_ = nullptr;
 };
 
 } // namespace garage::table

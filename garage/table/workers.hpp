@@ -111,6 +111,8 @@ struct gc_step {
     @param t      The table; it must outlive the runner's workers.
     @param runner Where the workers run.
     @param ex     The executor for the workers' timers (usually the runner's).
+    @param gc_idle_wait How long the GC worker waits between passes that found nothing to do.
+    @tparam Table A @ref garage::table::table.
     @par Thread Safety
     Call once per table, before concurrent writes start.
 */

@@ -7,6 +7,7 @@
 #include <garage/util/time.hpp>
 
 #include <algorithm>
+#include <exception>
 #include <iterator>
 
 namespace garage::table {
@@ -45,6 +46,22 @@ prefix_successor(std::string prefix)
     }
     return std::nullopt;
 }
+
+/// Makes `slot` point at `batch` (a write's Merkle todo record) for the guard's lifetime.
+class open_batch_scope {
+public:
+    open_batch_scope(merkle_todo_batch*& slot, merkle_todo_batch& batch) noexcept : slot_(slot), prev_(slot)
+    {
+        slot_ = &batch;
+    }
+    open_batch_scope(open_batch_scope const&) = delete;
+    open_batch_scope& operator=(open_batch_scope const&) = delete;
+    ~open_batch_scope() { slot_ = prev_; }
+
+private:
+    merkle_todo_batch*& slot_;
+    merkle_todo_batch* prev_;
+};
 
 template <class Schema, class Tx>
 inline constexpr bool has_updated_hook =
@@ -90,7 +107,9 @@ std::string
 table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk, sort_key_type const& sk)
 {
     auto const h = garage::table::partition_hash(pk);
-    std::string_view const s = garage::table::sort_key_bytes(sk);
+    // `sort_key_bytes` may return an owning string: keep it alive while it is viewed.
+    auto&& bytes = garage::table::sort_key_bytes(sk);
+    std::string_view const s = bytes;
     std::string k;
     k.reserve(h.size() + s.size());
     k.append(h.view());
@@ -131,14 +150,44 @@ table<Schema, Replication, Storage>::decode_at(std::string_view key, std::string
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::string>
+table<Schema, Replication, Storage>::encode_at(std::string_view key, entry_type const& e) const
+{
+    // cereal reports failures by throwing (and a user's `serialize` may throw too): the error
+    // must reach the caller as a value, before anything of the entry is written.
+    try {
+        return util::encode(e);
+    } catch (std::exception const& x) {
+        return key_error(key,
+                         util::failure(error::encode_failed, std::string("cannot encode entry: ") + x.what()));
+    }
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<void>
 table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type const& e)
 {
+    auto const key = tree_key(e.partition_key(), e.sort_key());
+    if (open_batch_ != nullptr) {
+        // Called by a hook of one of this table's own writes (the storage runs one write
+        // transaction at a time, so it is that write's transaction): append to its record,
+        // after the updates it has made so far. A record of its own would be stored before the
+        // write's record and applied first, leaving the Merkle tree with older value hashes.
+        return insert_at(tx, key, e, *open_batch_);
+    }
     merkle_todo_batch todo;
-    if (auto r = insert_at(tx, tree_key(e.partition_key(), e.sort_key()), e, todo); !r) {
+    detail::open_batch_scope scope(open_batch_, todo);
+    if (auto r = insert_at(tx, key, e, todo); !r) {
         return r;
     }
-    return merkle_.record(tx, todo);
+    if (auto r = merkle_.record(tx, todo); !r) {
+        return r;
+    }
+    if (!todo.empty()) {
+        // The caller commits; the woken worker's transaction waits for that commit.
+        notify_merkle();
+    }
+    return {};
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -170,7 +219,11 @@ table<Schema, Replication, Storage>::insert_at(transaction_type& tx, std::string
     } else {
         merged = e;
     }
-    auto new_raw = util::encode(merged);
+    auto encoded = encode_at(key, merged);
+    if (!encoded) {
+        return encoded.error();
+    }
+    auto const& new_raw = *encoded;
     if (*old_raw && **old_raw == new_raw) {
         return {};
     }
@@ -224,6 +277,7 @@ table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> ent
     }
     auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
         merkle_todo_batch todo;
+        detail::open_batch_scope scope(open_batch_, todo);
         for (auto const& [key, e] : keyed) {
             if (auto r = insert_at(tx, key, *e, todo); !r) {
                 return r;
@@ -256,9 +310,17 @@ table<Schema, Replication, Storage>::queue_insert(transaction_type& tx, entry_ty
             return d.error();
         }
         crdt::merge(**d, e);
-        new_raw = util::encode(**d);
+        auto encoded = encode_at(key, **d);
+        if (!encoded) {
+            return encoded.error();
+        }
+        new_raw = std::move(*encoded);
     } else {
-        new_raw = util::encode(e);
+        auto encoded = encode_at(key, e);
+        if (!encoded) {
+            return encoded.error();
+        }
+        new_raw = std::move(*encoded);
     }
     if (auto r = tx.put(trees_.insert_queue, key, new_raw); !r) {
         return key_error(key, r.error());
@@ -341,25 +403,36 @@ util::result<std::size_t>
 table<Schema, Replication, Storage>::flush_insert_queue()
 {
     auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
-        std::vector<std::pair<std::string, std::string>> items;
+        std::vector<std::string> items;
         auto it = tx.for_each(trees_.insert_queue, std::nullopt, storage::direction::forward,
-                              [&](std::string_view k, std::string_view v) {
-                                  items.emplace_back(k, v);
+                              [&](std::string_view k, std::string_view) {
+                                  items.emplace_back(k);
                                   return items.size() < options_.queue_batch;
                               });
         if (!it) {
             return it.error();
         }
         merkle_todo_batch todo;
-        for (auto const& [k, v] : items) {
-            auto e = decode_at(k, v);
+        detail::open_batch_scope scope(open_batch_, todo);
+        for (auto const& k : items) {
+            // Read the item now rather than during the scan, and dequeue it before inserting:
+            // the hooks of earlier inserts may have merged into it, and this insert's hook may
+            // queue this key again; both must survive.
+            auto v = tx.get(trees_.insert_queue, k);
+            if (!v) {
+                return key_error(k, v.error());
+            }
+            if (!*v) {
+                continue;
+            }
+            if (auto r = tx.remove(trees_.insert_queue, k); !r) {
+                return key_error(k, r.error());
+            }
+            auto e = decode_at(k, **v);
             if (!e) {
                 return e.error();
             }
             if (auto r = insert_at(tx, k, **e, todo); !r) {
-                return r.error();
-            }
-            if (auto r = tx.remove(trees_.insert_queue, k); !r) {
                 return r.error();
             }
         }
@@ -394,6 +467,7 @@ table<Schema, Replication, Storage>::gc_step()
             return it.error();
         }
         merkle_todo_batch removed;
+        detail::open_batch_scope scope(open_batch_, removed);
         for (auto const& [gk, vhash] : todo) {
             std::string_view const key = std::string_view(gk).substr(8);
             auto cur = tx.get(trees_.store, key);
