@@ -37,6 +37,10 @@
 #include <string>
 #include <type_traits>
 
+/** The `crdt` layer: the @ref garage::crdt::crdt concept, the `crdt::merge` customization
+    point and the CRDT types (`lww`, `lww_map`, `map`, `flag`, `deletable`). Bazel target
+    `//garage/crdt`; see docs/concepts/crdt.md.
+*/
 namespace garage::crdt {
 
 /** Opt in to `merge(a, b) == max(a, b)` (Garage's `AutoCrdt`).

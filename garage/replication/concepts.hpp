@@ -15,6 +15,11 @@
 #include <ranges>
 #include <vector>
 
+/** The `replication` layer: the @ref garage::replication::replication_policy concept (which
+    nodes store, read and write a partition) and its models; today @ref
+    garage::replication::local. Bazel target `//garage/replication`; see
+    docs/concepts/replication.md.
+*/
 namespace garage::replication {
 
 /// A partition number: the top bits of a partition-key hash (256 partitions in a layout).
@@ -26,16 +31,16 @@ using partition_id = std::uint16_t;
     means the end of the hash space.
 */
 struct sync_partition {
-    partition_id partition = 0;
-    util::hash32 first_hash;
-    util::hash32 last_hash;
-    std::vector<util::node_id> storage_nodes;
+    partition_id partition = 0;               ///< the partition (the Merkle tree to compare)
+    util::hash32 first_hash;                  ///< first partition-key hash of the range (inclusive)
+    util::hash32 last_hash;                   ///< end of the range (exclusive; all zero: the end)
+    std::vector<util::node_id> storage_nodes; ///< the nodes to synchronise it with
 };
 
 /// The partitions a node must synchronise, for one layout version.
 struct sync_partition_set {
-    std::uint64_t layout_version = 0;
-    std::vector<sync_partition> partitions;
+    std::uint64_t layout_version = 0;       ///< the layout version they were computed from
+    std::vector<sync_partition> partitions; ///< the partitions, in hash order
 };
 
 /// A forward range of node ids.
@@ -48,13 +53,16 @@ concept node_range =
     | expression | type | meaning |
     |---|---|---|
     | `r.local_node()` | `util::node_id` | this node |
-    | `r.storage_nodes(h)` | @ref node_range | every node that stores partition key hash `h` |
-    | `r.read_nodes(h)` | @ref node_range | nodes to read `h` from, best first |
+    | `r.storage_nodes(h)` | @ref garage::replication::node_range | every node that stores hash `h` |
+    | `r.read_nodes(h)` | @ref garage::replication::node_range | nodes to read `h` from, best first |
     | `r.read_quorum()` | `std::size_t` | answers a read waits for |
-    | `r.write_sets(h)` | forward range of @ref node_range | one set per live layout version |
+    | `r.write_sets(h)` | forward range of @ref garage::replication::node_range | one per live layout |
     | `r.write_quorum()` | `std::size_t` | acknowledgements a write waits for in each set |
-    | `r.partition_of(h)` | @ref partition_id | the partition (Merkle tree) of `h` |
-    | `r.sync_partitions()` | @ref sync_partition_set | what this node synchronises |
+    | `r.partition_of(h)` | @ref garage::replication::partition_id | the partition (Merkle tree) of `h` |
+    | `r.sync_partitions()` | @ref garage::replication::sync_partition_set | what this node synchronises |
+
+    `r` is an `R const&` and `h` a `util::hash32 const&` (the partition hash of a key).
+    See docs/concepts/replication.md for the rules every model follows.
 */
 template <class R>
 concept replication_policy =

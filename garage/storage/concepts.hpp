@@ -19,6 +19,10 @@
 #include <string_view>
 #include <vector>
 
+/** The `storage` layer: the @ref garage::storage::storage_backend concept (named ordered trees
+    of byte strings, snapshots and atomic transactions) and its models `lmdb_backend` and
+    `memory_backend`. Bazel target `//garage/storage`; see docs/concepts/storage.md.
+*/
 namespace garage::storage {
 
 /// The order of an iteration: ascending keys or descending keys.

@@ -110,6 +110,8 @@ private:
 /** Appends the encoding of `value` to `out`.
 
     @tparam T A type cereal can save (a `serialize` or `save` member or free function).
+    @param value The value.
+    @param out   The string to append to.
 */
 template <class T>
 void encode_to(T const& value, std::string& out)
@@ -121,7 +123,10 @@ void encode_to(T const& value, std::string& out)
     ar(value);
 }
 
-/// The encoding of `value` as a new byte string.
+/** Encodes a value.
+    @tparam T A type cereal can save.
+    @param value The value.
+    @return The encoding of `value` as a new byte string, format byte first. */
 template <class T>
 std::string encode(T const& value)
 {
@@ -132,8 +137,10 @@ std::string encode(T const& value)
 
 /** Decodes a value written by @ref encode.
 
-    @return `error::decode_error` when the bytes are truncated, have trailing garbage, or carry
-            an unknown format byte; the message says which.
+    @tparam T A default-constructible type cereal can load.
+    @param bytes The encoding, format byte first.
+    @return The value; `error::decode_error` when the bytes are truncated, have trailing
+            garbage, or carry an unknown format byte; the message says which.
 */
 template <class T>
 result<T> decode(std::string_view bytes)

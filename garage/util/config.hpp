@@ -3,7 +3,7 @@
     The node configuration: Garage's `garage.toml`, parsed and validated.
 
     @ref garage::util::read_config reads a file with Garage's keys (reference §10) into the
-    plain aggregate @ref garage::util::config: paths are `std::filesystem::path`, capacities
+    plain aggregate @ref garage::util::config, in which paths are `std::filesystem::path`, capacities
     are bytes, durations are `std::chrono` durations, absent optional keys are
     `std::nullopt`, and every default is Garage's. Secrets (`rpc_secret`, `admin.admin_token`,
     `admin.metrics_token`) are resolved from their `*_file` keys and from the
@@ -66,20 +66,26 @@ enum class consul_api {
     agent,   ///< register through the local agent; may use a token
 };
 
-/// The name Garage uses for a consistency mode (`"consistent"`, `"degraded"`, `"dangerous"`).
+/** The name Garage uses for a consistency mode.
+    @param m The mode.
+    @return `"consistent"`, `"degraded"` or `"dangerous"`. */
 std::string_view to_string(consistency_mode m) noexcept;
 
-/// The canonical name of an engine (`"lmdb"`, `"sqlite"`).
+/** The canonical name of an engine.
+    @param e The engine.
+    @return `"lmdb"` or `"sqlite"`. */
 std::string_view to_string(db_engine e) noexcept;
 
 /** Parses a consistency mode as Garage does: exactly `consistent`, `degraded` or `dangerous`.
 
+    @param text The value of `consistency_mode`.
     @return the mode, or `std::nullopt` for any other spelling.
 */
 std::optional<consistency_mode> parse_consistency_mode(std::string_view text) noexcept;
 
 /** Parses an engine name as Garage does (`lmdb`, `heed`, `sqlite`, `sqlite3`, `rusqlite`).
 
+    @param text The value of `db_engine`.
     @return the engine, or `error::config_invalid_value` with Garage's message: for `sled`,
     "Sled is no longer supported as a database engine. ..."; otherwise
     "Invalid DB engine: X (options are: lmdb, sqlite)".
@@ -95,6 +101,7 @@ result<db_engine> parse_db_engine(std::string_view text);
     to whole bytes. So `"1M"` is 1 000 000 bytes and `"1MiB"` is 1 048 576 bytes, exactly as
     in Garage.
 
+    @param text The capacity, e.g. `"1T"` or `"500GiB"`.
     @return the number of bytes, or `error::config_invalid_value` (bad syntax, unknown unit,
     or a value beyond `2^64 - 1`).
 */
@@ -110,6 +117,7 @@ result<std::uint64_t> parse_capacity(std::string_view text);
     `months` (`mo`, or a capital `M`; 30.436875 days) and `years`/`yrs` (365.2425 days).
     Examples: `"30s"`, `"10m"`, `"6h"`, `"1d"`, `"1h 30m"`, `"1.5 days"`, `"600"`.
 
+    @param text The duration, e.g. `"10m"`.
     @return the duration, or `error::config_invalid_value` (no number, a number without a
     unit, an unknown unit, a negative total, or more than about 292 years).
 */
@@ -120,8 +128,9 @@ struct socket_address {
     std::string ip;         ///< the IP literal, without brackets (`"::"`, `"0.0.0.0"`)
     std::uint16_t port = 0; ///< the TCP port
 
-    /// `"0.0.0.0:3903"` or `"[::]:3900"`.
+    /// @return `"0.0.0.0:3903"` or `"[::]:3900"`.
     std::string to_string() const;
+    /// Equal when the IP literals and the ports are equal.
     friend bool operator==(socket_address const&, socket_address const&) = default;
 };
 

@@ -8,7 +8,7 @@
     error into its wire format (S3 XML, JSON) by asking `ec == condition::not_found`.
 
     Synchronous fallible functions return @ref garage::util::result, a `boost::system::result`
-    whose error side is a @ref garage::util::failure: an error code plus a human message that
+    whose error side is a @ref garage::util::failure, which is an error code plus a human message that
     names what failed (the table and key, the file and line, the configuration key).
 */
 
@@ -21,6 +21,11 @@
 #include <string_view>
 #include <utility>
 
+/** The `util` layer: what every layer shares — byte strings and 32-byte ids, hex and base64,
+    hashing, time, the error model (@ref garage::util::result, @ref garage::util::failure), the
+    `garage.toml` configuration, cereal encoding, atomically persisted files and background
+    workers. Bazel target `//garage/util`.
+*/
 namespace garage::util {
 
 /// The error code type of every asynchronous completion signature.
@@ -72,18 +77,22 @@ struct is_error_condition_enum<garage::util::condition> : std::true_type {
 
 namespace garage::util {
 
-/// The category of the generic conditions (`"garage.condition"`).
+/// @return The category of the generic conditions (`"garage.condition"`).
 boost::system::error_category const& condition_category() noexcept;
-/// The category of @ref error (`"garage.util"`).
+/// @return The category of @ref garage::util::error (`"garage.util"`).
 boost::system::error_category const& util_category() noexcept;
 
-/// Makes a `boost::system::error_condition` from a generic condition (found by ADL).
+/** Makes a `boost::system::error_condition` from a generic condition (found by ADL).
+    @param c The condition.
+    @return `{c, condition_category()}`. */
 inline boost::system::error_condition make_error_condition(condition c) noexcept
 {
     return {static_cast<int>(c), condition_category()};
 }
 
-/// Makes an error code of the `util` layer (found by ADL).
+/** Makes an error code of the `util` layer (found by ADL).
+    @param e The error.
+    @return `{e, util_category()}`. */
 inline error_code make_error_code(error e) noexcept
 {
     return {static_cast<int>(e), util_category()};
@@ -99,42 +108,58 @@ struct failure {
     std::string message; ///< a sentence for humans; may be empty
 
     failure() = default;
-    /// From a code alone: the message is the code's own.
+    /** From a code alone: the message is the code's own.
+        @param ec The code. */
     failure(error_code ec) : code(ec), message(ec.message()) {}
-    /// From a code and a message saying which object failed.
+    /** From a code and a message saying which object failed.
+        @param ec  The code.
+        @param msg The message. */
     failure(error_code ec, std::string msg) : code(ec), message(std::move(msg)) {}
-    /// From any layer's error enum and a message.
+    /** From any layer's error enum and a message.
+        @tparam E   A layer's `enum class error` (an error-code enum).
+        @param  e   The error.
+        @param  msg The message. */
     template <class E>
     requires boost::system::is_error_code_enum<E>::value failure(E e, std::string msg)
         : code(make_error_code(e)), message(std::move(msg))
     {
     }
+    /** From any layer's error enum alone: the message is the code's own.
+        @tparam E A layer's `enum class error` (an error-code enum).
+        @param  e The error. */
     template <class E>
     requires boost::system::is_error_code_enum<E>::value failure(E e)
         : code(make_error_code(e)), message(code.message())
     {
     }
 
-    /// True when the code maps to the generic condition `c`.
+    /** Tests the generic condition of the code.
+        @param c A condition.
+        @return True when the code maps to `c`. */
     bool is(condition c) const noexcept { return code == c; }
+    /// Equal when the codes are equal; the messages are not compared.
     friend bool operator==(failure const& a, failure const& b) noexcept { return a.code == b.code; }
 };
 
 /// The exception thrown by `result<T>::value()` on an error (programming errors only).
 class failure_exception : public std::runtime_error {
 public:
+    /** @param f The failure; `what()` is its message (or its code's, if empty). */
     explicit failure_exception(failure f)
         : std::runtime_error(f.message.empty() ? f.code.message() : f.message), failure_(std::move(f))
     {
     }
-    /// The failure that was accessed as a value.
+    /// @return The failure that was accessed as a value.
     failure const& get() const noexcept { return failure_; }
 
 private:
     failure failure_;
 };
 
-/// Called by `boost::system::result` when `value()` is taken from an error (found by ADL).
+/** Called by `boost::system::result` when `value()` is taken from an error (found by ADL).
+    @param f   The failure.
+    @param loc Where `value()` was called.
+    @throws failure_exception always. */
 [[noreturn]] void throw_exception_from_error(failure const& f, boost::source_location const& loc);
 
 /** The return type of synchronous fallible functions.
@@ -148,7 +173,10 @@ private:
 template <class T>
 using result = boost::system::result<T, failure>;
 
-/// Writes a failure as `message [category:value]`, for logs and test output.
+/** Writes a failure as `message [category:value]`, for logs and test output.
+    @param os The stream.
+    @param f  The failure.
+    @return `os`. */
 template <class CharT, class Traits>
 std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, failure const& f)
 {
@@ -160,6 +188,9 @@ std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>&
 
     More specialized than Boost's own `operator<<` for `result`, which fails to compile for a
     value type without `operator<<` although test frameworks (Catch2) detect it as usable.
+    @param os The stream.
+    @param r  The result.
+    @return `os`.
 */
 template <class CharT, class Traits, class T>
 std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, result<T> const& r)
@@ -174,7 +205,10 @@ std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>&
     }
 }
 
-/// Writes a `result<void>`: `value`, or `error:` and the failure.
+/** Writes a `result<void>`: `value`, or `error:` and the failure.
+    @param os The stream.
+    @param r  The result.
+    @return `os`. */
 template <class CharT, class Traits>
 std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, result<void> const& r)
 {

@@ -1,7 +1,9 @@
 #pragma once
 /** @file
-    Streaming and one-shot message digests over OpenSSL EVP: BLAKE2b (Garage's `blake2sum`),
-    SHA-256, MD5 (S3 ETags) and SHA-1 (S3 checksums).
+    Streaming and one-shot message digests: BLAKE2b (Garage's `blake2sum`), SHA-256, MD5 (S3
+    ETags) and SHA-1 (S3 checksums). The streaming hashers go through OpenSSL EVP; the
+    one-shot `blake2sum` uses libb2 and `sha256sum` OpenSSL's low-level SHA-256, which skip
+    EVP's per-call set-up (as costly as hashing a short key).
 
     OpenSSL's headers are kept out of this file: the digest context is an opaque pointer.
 */
@@ -72,22 +74,30 @@ private:
 
 /// BLAKE2b-512 truncated to its first 32 bytes (Garage's `blake2sum`, block and Merkle hashes).
 struct blake2b_algorithm {
+    /// The type of the digest.
     using digest_type = hash32;
+    /// Selects the OpenSSL digest (internal).
     static constexpr detail::digest_id id = detail::digest_id::blake2b512;
 };
 /// SHA-256 (SigV4 payload hashes, `x-amz-checksum-sha256`).
 struct sha256_algorithm {
+    /// The type of the digest.
     using digest_type = hash32;
+    /// Selects the OpenSSL digest (internal).
     static constexpr detail::digest_id id = detail::digest_id::sha256;
 };
 /// MD5 (S3 ETags, `Content-MD5`).
 struct md5_algorithm {
+    /// The type of the digest.
     using digest_type = md5_digest;
+    /// Selects the OpenSSL digest (internal).
     static constexpr detail::digest_id id = detail::digest_id::md5;
 };
 /// SHA-1 (`x-amz-checksum-sha1`).
 struct sha1_algorithm {
+    /// The type of the digest.
     using digest_type = sha1_digest;
+    /// Selects the OpenSSL digest (internal).
     static constexpr detail::digest_id id = detail::digest_id::sha1;
 };
 
@@ -98,7 +108,7 @@ struct sha1_algorithm {
     OpenSSL failures (out of memory) abort the process.
 
     @tparam Algorithm One of @ref blake2b_algorithm, @ref sha256_algorithm, @ref md5_algorithm,
-    @ref sha1_algorithm: it names the digest and its `digest_type`.
+    @ref sha1_algorithm, which names the digest and its `digest_type`.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe.
@@ -120,11 +130,13 @@ public:
     /// A hasher of the empty message.
     basic_hasher() : impl_(Algorithm::id) {}
 
-    /// Appends `data` to the message.
+    /** Appends bytes to the message.
+        @param data The bytes. */
     void update(std::string_view data) { impl_.update(data.data(), data.size()); }
 
-    /// The digest of everything passed to `update` since construction, `reset` or `finalize`;
-    /// the hasher then starts a new message.
+    /** Finishes the message; the hasher then starts a new one.
+        @return The digest of everything passed to `update` since construction, `reset` or
+        `finalize`. */
     digest_type finalize()
     {
         digest_type out{};
@@ -150,23 +162,33 @@ using sha1_hasher = basic_hasher<sha1_algorithm>;
 
 /** BLAKE2b-512 of `data` truncated to 32 bytes (Garage's `blake2sum`).
 
-    Reuses one digest context per thread: no allocation of ours per call (OpenSSL 3.0 itself
-    allocates its small provider context at each digest start).
+    libb2's one-shot BLAKE2b: no context to set up, no allocation.
+    @param data The message.
+    @return The first 32 bytes of its BLAKE2b-512 digest.
     @par Thread Safety
     Safe.
 */
 hash32 blake2sum(std::string_view data);
 
-/// SHA-256 of `data`. Thread-safe; reuses one context per thread.
+/** SHA-256 of a message, with OpenSSL's low-level functions (a context on the stack). Thread-safe.
+    @param data The message.
+    @return Its digest. */
 hash32 sha256sum(std::string_view data);
 
-/// MD5 of `data`. Thread-safe; reuses one context per thread.
+/** MD5 of a message. Thread-safe; reuses one context per thread.
+    @param data The message.
+    @return Its digest. */
 md5_digest md5sum(std::string_view data);
 
-/// SHA-1 of `data`. Thread-safe; reuses one context per thread.
+/** SHA-1 of a message. Thread-safe; reuses one context per thread.
+    @param data The message.
+    @return Its digest. */
 sha1_digest sha1sum(std::string_view data);
 
-/// The bytes of a fixed-size digest as a view (for `to_hex`, `to_base64`, comparisons).
+/** The bytes of a fixed-size digest as a view (for `to_hex`, `to_base64`, comparisons).
+    @tparam N The digest's size in bytes.
+    @param digest The digest.
+    @return A view of its bytes, valid as long as `digest`. */
 template <std::size_t N>
 std::string_view digest_view(std::array<std::uint8_t, N> const& digest) noexcept
 {

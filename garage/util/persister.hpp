@@ -38,10 +38,11 @@ public:
     /// The type of the stored value.
     using value_type = T;
 
-    /// A persister of the file `path` (not touched until `load` or `save`).
+    /** A persister of one file.
+        @param path The file; not touched until `load` or `save`. */
     explicit persister(std::filesystem::path path) : path_(std::move(path)) {}
 
-    /// The file this persister reads and writes.
+    /// @return The file this persister reads and writes.
     std::filesystem::path const& path() const noexcept { return path_; }
 
     /** Reads and decodes the file.
@@ -51,8 +52,9 @@ public:
     result<std::optional<T>> load() const;
 
     /** Encodes `value` and replaces the file atomically.
-        @return `error::io_error` naming the file and the failing step; the previous content
-        is then unchanged. */
+        @param value The value to store.
+        @return Nothing on success; `error::io_error` naming the file and the failing step; the
+        previous content is then unchanged. */
     result<void> save(T const& value) const;
 
 private:

@@ -8,7 +8,7 @@
 
 namespace garage::util {
 
-/// Milliseconds since the Unix epoch, from the system clock.
+/// @return Milliseconds since the Unix epoch, from the system clock.
 inline std::uint64_t now_msec() noexcept
 {
     using namespace std::chrono;
@@ -16,7 +16,7 @@ inline std::uint64_t now_msec() noexcept
         duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
 
-/// Milliseconds of a monotonic clock, for measuring durations.
+/// @return Milliseconds of a monotonic clock, for measuring durations.
 inline std::uint64_t steady_msec() noexcept
 {
     using namespace std::chrono;

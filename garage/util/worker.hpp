@@ -32,7 +32,9 @@ enum class worker_state {
     done,      ///< finished; its loop has ended
 };
 
-/// The lower-case name of a state (`"busy"`, `"throttled"`, `"idle"`, `"done"`).
+/** The name of a worker state.
+    @param s The state.
+    @return Its lower-case name: `"busy"`, `"throttled"`, `"idle"` or `"done"`. */
 std::string_view to_string(worker_state s) noexcept;
 
 /** What one call of @ref worker::work reports. */
@@ -40,18 +42,20 @@ struct worker_step {
     worker_state state = worker_state::idle; ///< what the runner does next
     std::chrono::milliseconds throttle{0};   ///< how long to sleep; only for `throttled`
 
-    /// Call `work()` again at once.
+    /// @return A step that says: call `work()` again at once.
     static worker_step busy() noexcept { return {worker_state::busy, {}}; }
-    /// Wait for `wait_for_work()` (at most 10 s) before calling `work()` again.
+    /// @return A step that says: wait for `wait_for_work()` (at most 10 s) before calling `work()` again.
     static worker_step idle() noexcept { return {worker_state::idle, {}}; }
-    /// The worker has finished; its loop ends and the worker is destroyed.
+    /// @return A step that says: the worker has finished; its loop ends and the worker is destroyed.
     static worker_step done() noexcept { return {worker_state::done, {}}; }
-    /// Sleep `d` (cut short by a stop request) and call `work()` again.
+    /** @param d How long to sleep.
+        @return A step that says: sleep `d` (cut short by a stop request) and call `work()` again. */
     static worker_step throttled(std::chrono::milliseconds d) noexcept
     {
         return {worker_state::throttled, d};
     }
 
+    /// Equal when state and throttle are equal.
     friend bool operator==(worker_step const&, worker_step const&) = default;
 };
 
@@ -63,6 +67,7 @@ struct worker_status {
     std::optional<std::string> progress;            ///< e.g. "42.0%"
     std::vector<std::string> freeform;              ///< any further lines
 
+    /// Equal when every field is equal.
     friend bool operator==(worker_status const&, worker_status const&) = default;
 };
 
@@ -97,19 +102,21 @@ class worker {
 public:
     virtual ~worker() = default;
 
-    /// The name shown by `garage worker list` (e.g. `"object Merkle"`).
+    /// @return The name shown by `garage worker list` (e.g. `"object Merkle"`).
     virtual std::string name() const = 0;
 
-    /// The worker's status, read by the runner after each step.
+    /// @return The worker's status, read by the runner after each step (empty by default).
     virtual worker_status status() const { return {}; }
 
     /** One bounded step of work. May block briefly (the runner's executor is a background
-        pool). */
+        pool).
+        @return An awaitable of what to do next, or of a failure (retried after 10 s). */
     virtual net::awaitable<result<worker_step>> work() = 0;
 
     /** Resolves when there may be new work. The runner cancels it (Asio per-operation
         cancellation) on a stop request and after at most 10 s, so it must be built from
-        cancellable operations (@ref async_notify, timers, ...). */
+        cancellable operations (@ref async_notify, timers, ...).
+        @return An awaitable that completes when there may be work. */
     virtual net::awaitable<void> wait_for_work() = 0;
 };
 
@@ -157,7 +164,8 @@ public:
     /// Garage's `EXIT_DEADLINE`: how long a node waits for its workers at shutdown.
     static constexpr std::chrono::milliseconds exit_deadline{8000};
 
-    /** A runner whose worker loops run on `ex` (a thread pool for background work).
+    /** A runner whose worker loops run on `ex`.
+        @param ex     A thread pool's executor for background work.
         @param timing The idle and error waits (Garage's 10 s each by default; tests shorten them). */
     explicit background_runner(net::any_io_executor ex, worker_timing timing = {});
     background_runner(background_runner const&) = delete;
@@ -165,22 +173,24 @@ public:
     /// Requests a stop (see @ref request_stop); does not wait.
     ~background_runner();
 
-    /** Starts running `w`.
+    /** Starts running a worker.
+        @param w The worker; the runner owns it until its loop ends.
         @return the worker's id (1, 2, ...). After `request_stop()` the worker is listed but
         its loop ends at once. */
     std::size_t spawn(std::unique_ptr<worker> w);
 
-    /// A snapshot of every worker spawned so far (finished ones included), sorted by id.
+    /// @return A snapshot of every worker spawned so far (finished ones included), sorted by id.
     std::vector<worker_info> list() const;
 
     /// Asks every worker loop to finish after its current step; wakes waiting loops. Idempotent.
     void request_stop();
 
-    /// True once `request_stop()` has been called.
+    /// @return True once `request_stop()` has been called.
     bool stop_requested() const noexcept;
 
     /** Blocks the calling thread until every worker loop has ended, or `deadline` has passed.
         Must not be called from a thread that runs the runner's executor.
+        @param deadline The longest wait (Garage's `EXIT_DEADLINE` by default).
         @return true if every loop has ended (and every worker has been destroyed). */
     bool wait_stopped(std::chrono::milliseconds deadline = exit_deadline);
 
@@ -208,9 +218,13 @@ private:
 */
 class async_notify {
 public:
-    /// A notifier whose timers (for `wait_for`) run on `ex`.
+    /** A notifier.
+        @param ex The executor of its timers (for `wait_for`). */
     explicit async_notify(net::any_io_executor ex);
+    /// Moves the signal; the moved-from object must not be used again except to destroy it.
     async_notify(async_notify&&) noexcept;
+    /// Moves the signal; the moved-from object must not be used again except to destroy it.
+    /// @return `*this`.
     async_notify& operator=(async_notify&&) noexcept;
     async_notify(async_notify const&) = delete;
     async_notify& operator=(async_notify const&) = delete;
@@ -220,10 +234,11 @@ public:
     /// Wakes the current waiters, or the next one if there are none.
     void notify();
 
-    /// Resolves at the next `notify()` (or at once if a permit is stored).
+    /// @return An awaitable that resolves at the next `notify()` (or at once if a permit is stored).
     net::awaitable<void> wait();
 
     /** Like `wait()`, but gives up after `timeout`.
+        @param timeout The longest wait.
         @return true if notified, false on timeout. */
     net::awaitable<bool> wait_for(std::chrono::milliseconds timeout);
 
@@ -250,7 +265,7 @@ private:
 */
 class tranquilizer {
 public:
-    /// Keeps the durations of the last `window` steps (Garage uses 10).
+    /** @param window How many of the last steps' durations to average (Garage uses 10). */
     explicit tranquilizer(std::size_t window = 10);
 
     /// Marks the start of a step.
@@ -258,11 +273,15 @@ public:
 
     /** Records the step that began at the last `reset()` (or construction) and says how to
         pace the next one.
+        @param tranquility The ratio of sleep to work.
         @return `busy()` if `tranquility` is 0, else `throttled(tranquility × average)`, the
         average being over the last N recorded steps, rounded to the nearest millisecond. */
     worker_step tranquilize(std::uint32_t tranquility);
 
-    /// As `tranquilize`, with the step's duration given (for tests and callers that measure).
+    /** As `tranquilize`, with the step's duration given (for tests and callers that measure).
+        @param step_duration How long the step took.
+        @param tranquility   The ratio of sleep to work.
+        @return As `tranquilize`. */
     worker_step record(std::chrono::nanoseconds step_duration, std::uint32_t tranquility);
 
 private:

@@ -492,3 +492,41 @@ TEMPLATE_TEST_CASE("the Merkle tree stays canonical under random writes, collect
 }
 
 } // namespace
+
+namespace {
+using namespace garage;
+
+TEMPLATE_TEST_CASE("corrupt background items are dropped instead of blocking the workers", "[table][review]",
+                   storage::memory_backend, storage::lmdb_backend)
+{
+    test::backend_fixture<TestType> f;
+    table::table_options o;
+    o.gc_delay = std::chrono::milliseconds(0);
+    using kv_table = table::table<test::kv_schema, replication::local, TestType>;
+    auto t = kv_table::open(test::kv_schema{}, replication::local{}, f.db, o).value();
+    auto queue = f.db.open_tree("kv:insert_queue").value();
+    auto todo = f.db.open_tree("kv:merkle_todo").value();
+    auto gc = f.db.open_tree("kv:gc_todo_v2").value();
+    REQUIRE(f.db.transact([&](auto& tx) -> util::result<void> {
+                    if (auto r = tx.put(queue, kv_table::tree_key("p", "bad"), "\x01not an entry"); !r) {
+                        return r;
+                    }
+                    if (auto r = t->queue_insert(tx, test::kv_entry{"p", "good", 1, "v", false}); !r) {
+                        return r;
+                    }
+                    if (auto r = tx.put(todo, std::string(8, '\0'), std::string_view("\x00\x05trunc", 7)); !r) { // malformed
+                        return r;
+                    }
+                    return tx.put(gc, "short", "x"); // a GC key too short to hold a time
+                })
+                .has_value());
+    CHECK(t->flush_insert_queue().value() == 2);
+    CHECK(t->insert_queue_len().value() == 0);
+    CHECK(t->get("p", "good").value()->value == "v");
+    CHECK(t->merkle().update_all().has_value());
+    CHECK(t->merkle().todo_len().value() == 0);
+    CHECK_FALSE(t->merkle().root_hash(0).value().is_zero());
+    CHECK(t->gc_step().has_value());
+    CHECK(t->gc_todo_len().value() == 0);
+}
+} // namespace

@@ -2,6 +2,8 @@
 
 #include <garage/table/detail/merkle_batch.hpp>
 
+#include <spdlog/spdlog.h>
+
 namespace garage::table {
 
 template <replication::replication_policy Replication, storage::storage_backend Storage>
@@ -70,7 +72,10 @@ merkle_updater<Replication, Storage>::update_batch(std::size_t max_items)
                                           ++count;
                                       });
                                   if (!r) {
-                                      err = r.error();
+                                      // A malformed record would stop the updater forever: drop
+                                      // it (its updates up to the damage are applied), loudly.
+                                      spdlog::error("Merkle updater: dropping malformed todo record: {}",
+                                                    r.error().message);
                                   }
                                   done.emplace_back(k);
                                   return !err && count < max_items;

@@ -6,6 +6,8 @@
 #include <garage/table/detail/hash.hpp>
 #include <garage/util/time.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <exception>
 #include <iterator>
@@ -67,6 +69,11 @@ template <class Schema, class Tx>
 inline constexpr bool has_updated_hook =
     requires(Schema& s, Tx& tx, typename Schema::entry_type const* e) { s.updated(tx, e, e); };
 
+/// A schema that declares a non-template member `updated` that cannot be called as the hook:
+/// most likely a mistyped signature, which would otherwise be silently ignored.
+template <class Schema, class Tx>
+inline constexpr bool has_mistyped_hook = requires { &Schema::updated; } && !has_updated_hook<Schema, Tx>;
+
 } // namespace detail
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -100,6 +107,9 @@ table<Schema, Replication, Storage>::table(Schema schema, Replication replicatio
     : schema_(std::move(schema)), replication_(std::move(replication)), db_(db), trees_(std::move(t)),
       options_(options), merkle_(db_, replication_, trees_.merkle_tree, trees_.merkle_todo)
 {
+    static_assert(!detail::has_mistyped_hook<Schema, transaction_type>,
+                  "Schema::updated exists but cannot be called as "
+                  "`util::result<void> updated(Storage::transaction_type&, entry_type const* old, entry_type const* now)`");
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -430,7 +440,9 @@ table<Schema, Replication, Storage>::flush_insert_queue()
             }
             auto e = decode_at(k, **v);
             if (!e) {
-                return e.error();
+                // A corrupt queue item would block the queue forever: drop it, loudly.
+                spdlog::error("{}: dropping undecodable insert-queue item: {}", Schema::table_name, e.error().message);
+                continue;
             }
             if (auto r = insert_at(tx, k, **e, todo); !r) {
                 return r.error();
@@ -457,9 +469,10 @@ table<Schema, Replication, Storage>::gc_step()
         std::vector<std::pair<std::string, std::string>> todo;
         auto it = tx.for_each(trees_.gc_todo, std::nullopt, storage::direction::forward,
                               [&](std::string_view k, std::string_view v) {
-                                  if (k.size() < 8 || detail::get_u64_be(k) + delay > now) {
+                                  if (k.size() >= 8 && detail::get_u64_be(k) + delay > now) {
                                       return false; // ordered by time: the rest is younger
                                   }
+                                  // (a key too short to hold a time is garbage: taken to be removed)
                                   todo.emplace_back(k, v);
                                   return todo.size() < options_.gc_batch;
                               });
@@ -469,6 +482,12 @@ table<Schema, Replication, Storage>::gc_step()
         merkle_todo_batch removed;
         detail::open_batch_scope scope(open_batch_, removed);
         for (auto const& [gk, vhash] : todo) {
+            if (gk.size() < 8 + util::hash32::size_bytes) {
+                if (auto d = tx.remove(trees_.gc_todo, gk); !d) {
+                    return d.error();
+                }
+                continue;
+            }
             std::string_view const key = std::string_view(gk).substr(8);
             auto cur = tx.get(trees_.store, key);
             if (!cur) {
