@@ -129,8 +129,12 @@ typename Hasher::digest_type one_shot(std::string_view data)
 
 hash32 blake2sum(std::string_view data)
 {
-    // libb2's one-shot BLAKE2b needs no context set-up: a short value (a partition key) costs a
-    // tenth of the EVP path. BLAKE2b-512 truncated to 32 bytes, as Garage's `blake2sum`.
+    // Short values (partition keys) with libb2's one-shot BLAKE2b, which needs no context set-up:
+    // a tenth of the EVP cost there. Long ones with OpenSSL, whose compression function runs
+    // twice as fast as libb2's on this CPU (0.9 against 0.45 GB/s on 1 MiB blocks).
+    if (data.size() >= 4096) {
+        return one_shot<blake2b_hasher>(data);
+    }
     std::uint8_t full[BLAKE2B_OUTBYTES];
     if (::blake2b(full, data.data(), nullptr, BLAKE2B_OUTBYTES, data.size(), 0) != 0) {
         std::abort();

@@ -1,0 +1,195 @@
+#include <garage/block/detail/file_io.hpp>
+
+#include <garage/block/error.hpp>
+#include <garage/util/bytes32.hpp>
+#include <garage/util/encoding.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace garage::block::detail {
+namespace {
+
+/// Closes a file descriptor at scope exit.
+class fd_guard {
+public:
+    explicit fd_guard(int fd) noexcept : fd_(fd) {}
+    fd_guard(fd_guard const&) = delete;
+    fd_guard& operator=(fd_guard const&) = delete;
+    ~fd_guard()
+    {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    int get() const noexcept { return fd_; }
+    /// Closes now and reports the error of close (for written files).
+    int close() noexcept
+    {
+        int const r = ::close(fd_);
+        fd_ = -1;
+        return r;
+    }
+
+private:
+    int fd_;
+};
+
+} // namespace
+
+util::failure io_failure(std::error_code ec, std::string_view what, std::filesystem::path const& path)
+{
+    auto const code =
+        (ec == std::errc::no_space_on_device || ec.value() == EDQUOT) ? error::no_space : error::io_error;
+    return util::failure(code, std::string(what) + " " + path.string() + ": " + ec.message());
+}
+
+util::failure io_failure(int errnum, std::string_view what, std::filesystem::path const& path)
+{
+    return io_failure(std::error_code(errnum, std::generic_category()), what, path);
+}
+
+util::result<read_status> read_file_limited(std::filesystem::path const& path, std::size_t max_size,
+                                            std::string& out)
+{
+    out.clear();
+    int const raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (raw < 0) {
+        if (errno == ENOENT) {
+            return read_status::not_found;
+        }
+        return io_failure(errno, "cannot open", path);
+    }
+    fd_guard fd(raw);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return io_failure(errno, "cannot stat", path);
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+        return read_status::too_large;
+    }
+    // One byte more than the size seen, to notice a file that grew since fstat.
+    out.resize(static_cast<std::size_t>(st.st_size) + 1);
+    std::size_t done = 0;
+    for (;;) {
+        if (done == out.size()) {
+            if (done > max_size) {
+                out.clear();
+                return read_status::too_large;
+            }
+            out.resize(std::min(max_size + 1, done * 2));
+        }
+        ssize_t const n = ::read(fd.get(), out.data() + done, out.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return io_failure(errno, "cannot read", path);
+        }
+        if (n == 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (done > max_size) {
+        out.clear();
+        return read_status::too_large;
+    }
+    out.resize(done);
+    return read_status::ok;
+}
+
+util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync)
+{
+    int const raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (raw < 0) {
+        return io_failure(errno, "cannot create", path);
+    }
+    fd_guard fd(raw);
+    auto fail = [&](char const* what) -> util::failure {
+        int const e = errno;
+        fd.close();
+        ::unlink(path.c_str());
+        return io_failure(e, what, path);
+    };
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t const n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail("cannot write");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (sync && ::fsync(fd.get()) != 0) {
+        return fail("cannot fsync");
+    }
+    if (fd.close() != 0) {
+        int const e = errno;
+        ::unlink(path.c_str());
+        return io_failure(e, "cannot close", path);
+    }
+    return {};
+}
+
+util::result<void> fsync_dir(std::filesystem::path const& dir)
+{
+    int const raw = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (raw < 0) {
+        return io_failure(errno, "cannot open directory", dir);
+    }
+    fd_guard fd(raw);
+    if (::fsync(fd.get()) != 0) {
+        return io_failure(errno, "cannot fsync directory", dir);
+    }
+    return {};
+}
+
+bool touch(std::filesystem::path const& path) noexcept
+{
+    return ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0;
+}
+
+std::optional<std::uint64_t> mtime_msec(std::filesystem::path const& path) noexcept
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    if (st.st_mtim.tv_sec < 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1000 +
+           static_cast<std::uint64_t>(st.st_mtim.tv_nsec) / 1000000;
+}
+
+std::string random_hex8()
+{
+    unsigned char bytes[4];
+    util::random_bytes(bytes, sizeof bytes);
+    return util::to_hex(std::string_view(reinterpret_cast<char const*>(bytes), sizeof bytes));
+}
+
+void log_info(std::string const& message)
+{
+    spdlog::info("{}", message);
+}
+
+void log_warn(std::string const& message)
+{
+    spdlog::warn("{}", message);
+}
+
+void log_error(std::string const& message)
+{
+    spdlog::error("{}", message);
+}
+
+} // namespace garage::block::detail

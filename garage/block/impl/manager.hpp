@@ -1,0 +1,588 @@
+#pragma once
+
+#include <garage/block/detail/codec.hpp>
+#include <garage/block/detail/file_io.hpp>
+#include <garage/util/time.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace garage::block {
+
+namespace detail {
+
+/// The margin between a block becoming deletable and its queued resync (Garage: 10 s),
+/// never more than the GC delay itself (so that a zero delay is handled at once).
+inline std::uint64_t gc_resync_margin_msec(std::chrono::milliseconds gc_delay) noexcept
+{
+    auto const d = static_cast<std::uint64_t>(std::max<std::int64_t>(gc_delay.count(), 0));
+    return std::min<std::uint64_t>(d, 10000);
+}
+
+inline std::uint64_t to_msec(std::chrono::milliseconds d) noexcept
+{
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
+}
+
+/// Removes a key from the busy set when a resync step ends.
+class busy_guard {
+public:
+    busy_guard(std::mutex& m, std::set<std::string>& set, std::string key)
+        : mutex_(m), set_(set), key_(std::move(key))
+    {
+    }
+    busy_guard(busy_guard const&) = delete;
+    busy_guard& operator=(busy_guard const&) = delete;
+    ~busy_guard()
+    {
+        std::lock_guard lock(mutex_);
+        set_.erase(key_);
+    }
+
+private:
+    std::mutex& mutex_;
+    std::set<std::string>& set_;
+    std::string key_;
+};
+
+} // namespace detail
+
+template <storage::storage_backend Storage>
+util::result<std::unique_ptr<block_manager<Storage>>>
+block_manager<Storage>::open(Storage& db, block_options options, std::unique_ptr<block_fetcher> fetcher)
+{
+    if (options.block_size == 0 || options.block_size > max_block_size) {
+        return util::failure(error::invalid_options, "block_size must be between 1 and " +
+                                                         std::to_string(max_block_size) + " bytes, not " +
+                                                         std::to_string(options.block_size));
+    }
+    auto layout = data_layout::load_or_initialize(options.data_dirs, options.metadata_dir);
+    if (!layout) {
+        return layout.error();
+    }
+    auto rc = db.open_tree(rc_tree_name);
+    if (!rc) {
+        return rc.error();
+    }
+    auto queue = db.open_tree(resync_queue_tree_name);
+    if (!queue) {
+        return queue.error();
+    }
+    auto errors = db.open_tree(resync_errors_tree_name);
+    if (!errors) {
+        return errors.error();
+    }
+    if (!fetcher) {
+        fetcher = std::make_unique<null_block_fetcher>();
+    }
+    return std::unique_ptr<block_manager>(new block_manager(db, std::move(options), std::move(*layout),
+                                                            trees{*rc, *queue, *errors}, std::move(fetcher)));
+}
+
+template <storage::storage_backend Storage>
+block_manager<Storage>::block_manager(Storage& db, block_options options, data_layout layout, trees t,
+                                      std::unique_ptr<block_fetcher> fetcher)
+    : db_(db), options_(std::move(options)), trees_(std::move(t)),
+      store_(std::move(layout), options_.data_fsync, options_.compression_level.has_value()),
+      fetcher_(std::move(fetcher))
+{
+}
+
+// ---- blocks
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::write_block(util::hash32 const& h, std::string_view data)
+{
+    if (data.size() > options_.block_size) {
+        return util::failure(error::block_too_large, "block " + h.to_hex() + " has " +
+                                                         std::to_string(data.size()) +
+                                                         " bytes, more than block_size (" +
+                                                         std::to_string(options_.block_size) + ")");
+    }
+    // Compression runs outside the block's mutex: it is the costly part.
+    return store_.write(h, data_block::encode(data, options_.compression_level));
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::write_raw_block(util::hash32 const& h, data_block const& blk)
+{
+    if (auto v = blk.verify(h); !v) {
+        return v.error();
+    }
+    return store_.write(h, blk);
+}
+
+template <storage::storage_backend Storage>
+util::failure block_manager<Storage>::corrupt_copy(util::hash32 const& h, block_location const& loc,
+                                                   util::failure const& why)
+{
+    if (auto q = store_.quarantine(h, loc); !q) {
+        detail::log_error("cannot set aside corrupted block file: " + q.error().message);
+    }
+    if (auto r = put_to_resync(h, std::chrono::milliseconds(0)); !r) {
+        detail::log_error("cannot queue a resync of corrupted block " + h.to_hex() + ": " +
+                          r.error().message);
+    }
+    return util::failure(error::corrupt_block, "block " + h.to_hex() + " is corrupted in " +
+                                                   loc.path.string() + " (" + why.message + ")");
+}
+
+template <storage::storage_backend Storage>
+util::result<data_block> block_manager<Storage>::read_verified(util::hash32 const& h, std::string* plain_out)
+{
+    // A copy may move between finding and opening it (rewritten compressed or into its
+    // primary directory): look again once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto loc = store_.find(h);
+        if (!loc) {
+            break;
+        }
+        auto raw = store_.read(*loc);
+        if (!raw) {
+            if (raw.error().code == make_error_code(error::corrupt_block)) {
+                return corrupt_copy(h, *loc, raw.error());
+            }
+            return raw.error();
+        }
+        if (!*raw) {
+            continue;
+        }
+        if (plain_out != nullptr) {
+            auto plain = (*raw)->decode(h);
+            if (!plain) {
+                return corrupt_copy(h, *loc, plain.error());
+            }
+            *plain_out = std::move(*plain);
+        } else if (auto v = (*raw)->verify(h); !v) {
+            return corrupt_copy(h, *loc, v.error());
+        }
+        return std::move(**raw);
+    }
+    // Perhaps it should be here: if it is referenced, a resync will fetch it.
+    if (auto r = put_to_resync(h, options_.missing_block_delay); !r) {
+        detail::log_error("cannot queue a resync of missing block " + h.to_hex() + ": " + r.error().message);
+    }
+    return util::failure(error::block_not_found, "block " + h.to_hex() + " is not stored on this node");
+}
+
+template <storage::storage_backend Storage>
+util::result<std::string> block_manager<Storage>::read_block(util::hash32 const& h)
+{
+    std::string plain;
+    auto r = read_verified(h, &plain);
+    if (!r) {
+        return r.error();
+    }
+    if (!r->is_compressed()) {
+        return std::move(*r).bytes();
+    }
+    return plain;
+}
+
+template <storage::storage_backend Storage>
+util::result<data_block> block_manager<Storage>::read_raw_block(util::hash32 const& h)
+{
+    return read_verified(h, nullptr);
+}
+
+// ---- reference counts
+
+template <storage::storage_backend Storage>
+util::result<rc_value> block_manager<Storage>::get_rc(util::hash32 const& h) const
+{
+    auto v = db_.get(trees_.rc, h.view());
+    if (!v) {
+        return v.error();
+    }
+    return rc_value::decode(*v ? std::optional<std::string_view>(**v) : std::nullopt);
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::queue_in(transaction_type& tx, util::hash32 const& h,
+                                                    std::uint64_t when_msec)
+{
+    return tx.put(trees_.queue, detail::queue_key(when_msec, h), h.view());
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::incref(transaction_type& tx, util::hash32 const& h)
+{
+    auto stored = tx.get(trees_.rc, h.view());
+    if (!stored) {
+        return stored.error();
+    }
+    auto old = rc_value::decode(*stored ? std::optional<std::string_view>(**stored) : std::nullopt);
+    if (!old) {
+        return util::failure(old.error().code, "block " + h.to_hex() + ": " + old.error().message);
+    }
+    if (auto p = tx.put(trees_.rc, h.view(), *old->incremented().encode()); !p) {
+        return p;
+    }
+    if (old->is_zero()) {
+        // The writer should have sent us the block; check later that it did.
+        auto q = queue_in(tx, h, util::now_msec() + detail::to_msec(options_.missing_block_delay));
+        if (!q) {
+            return q;
+        }
+        notify_resync();
+    }
+    return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::decref(transaction_type& tx, util::hash32 const& h)
+{
+    auto stored = tx.get(trees_.rc, h.view());
+    if (!stored) {
+        return stored.error();
+    }
+    auto old = rc_value::decode(*stored ? std::optional<std::string_view>(**stored) : std::nullopt);
+    if (!old) {
+        return util::failure(old.error().code, "block " + h.to_hex() + ": " + old.error().message);
+    }
+    if (old->get_state() != rc_value::state::present) {
+        return {};
+    }
+    auto const next = old->decremented(util::now_msec(), detail::to_msec(options_.gc_delay));
+    if (auto p = tx.put(trees_.rc, h.view(), *next.encode()); !p) {
+        return p;
+    }
+    if (auto at = next.deletable_at()) {
+        auto q = queue_in(tx, h, *at + detail::gc_resync_margin_msec(options_.gc_delay));
+        if (!q) {
+            return q;
+        }
+        notify_resync();
+    }
+    return {};
+}
+
+// ---- resync
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::put_to_resync_at(util::hash32 const& h, std::uint64_t when_msec)
+{
+    auto r = db_.transact([&](transaction_type& tx) { return queue_in(tx, h, when_msec); });
+    if (r) {
+        notify_resync();
+    }
+    return r;
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::put_to_resync(util::hash32 const& h,
+                                                         std::chrono::milliseconds delay)
+{
+    return put_to_resync_at(h, util::now_msec() + detail::to_msec(delay));
+}
+
+template <storage::storage_backend Storage>
+util::result<resync_step_result> block_manager<Storage>::resync_step()
+{
+    using namespace std::chrono;
+    std::optional<std::pair<std::string, std::string>> item;
+    {
+        std::lock_guard lock(busy_mutex_);
+        auto r = db_.for_each(trees_.queue, std::nullopt, storage::direction::forward,
+                              [&](std::string_view k, std::string_view v) {
+                                  if (busy_.count(std::string(k)) != 0) {
+                                      return true;
+                                  }
+                                  item.emplace(std::string(k), std::string(v));
+                                  return false;
+                              });
+        if (!r) {
+            return r.error();
+        }
+        if (!item) {
+            return resync_step_result{resync_outcome::empty, seconds(10), std::nullopt};
+        }
+        busy_.insert(item->first);
+    }
+    detail::busy_guard guard(busy_mutex_, busy_, item->first);
+    auto const& key = item->first;
+
+    if (key.size() != 8 + util::hash32::size()) {
+        detail::log_error("removing a malformed entry of " + std::string(resync_queue_tree_name));
+        auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+            auto rm = tx.remove(trees_.queue, key);
+            if (!rm) {
+                return rm.error();
+            }
+            return {};
+        });
+        if (!r) {
+            return r.error();
+        }
+        return resync_step_result{resync_outcome::processed, milliseconds(0), std::nullopt};
+    }
+    auto const when = detail::get_u64_be(key);
+    auto const h = util::hash32::from_bytes(std::string_view(key).substr(8)).value();
+    auto const now = util::now_msec();
+    if (when > now) {
+        return resync_step_result{resync_outcome::waiting, milliseconds(when - now), std::nullopt};
+    }
+    auto const base = detail::to_msec(options_.resync_retry_delay);
+
+    // In back-off after a failure: move the item to its retry time.
+    auto stored_ec = db_.get(trees_.errors, h.view());
+    if (!stored_ec) {
+        return stored_ec.error();
+    }
+    std::optional<detail::error_counter> counter;
+    if (*stored_ec) {
+        if (auto c = detail::error_counter::decode(**stored_ec)) {
+            counter = *c;
+        }
+    }
+    if (counter && now < counter->next_try(base)) {
+        auto const next = counter->next_try(base);
+        auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+            if (auto q = queue_in(tx, h, next); !q) {
+                return q;
+            }
+            auto rm = tx.remove(trees_.queue, key);
+            if (!rm) {
+                return rm.error();
+            }
+            return {};
+        });
+        if (!r) {
+            return r.error();
+        }
+        return resync_step_result{resync_outcome::postponed, milliseconds(0), h};
+    }
+
+    auto res = resync_block(h);
+    if (!res) {
+        detail::log_warn("resync of block " + h.to_hex() + " failed: " + res.error().message);
+    }
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+        if (!res) {
+            detail::error_counter c = counter ? *counter : detail::error_counter{};
+            c.errors += 1;
+            c.last_try = now + 1;
+            if (auto p = tx.put(trees_.errors, h.view(), c.encode()); !p) {
+                return p;
+            }
+            // next_try > now >= when: never the key removed below.
+            if (auto q = queue_in(tx, h, c.next_try(base)); !q) {
+                return q;
+            }
+        } else {
+            auto e = tx.remove(trees_.errors, h.view());
+            if (!e) {
+                return e.error();
+            }
+        }
+        auto rm = tx.remove(trees_.queue, key);
+        if (!rm) {
+            return rm.error();
+        }
+        return {};
+    });
+    if (!r) {
+        return r.error();
+    }
+    return resync_step_result{resync_outcome::processed, milliseconds(0), h};
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::resync_block(util::hash32 const& h)
+{
+    auto const now = util::now_msec();
+    bool const exists = store_.find(h).has_value();
+    auto rc = get_rc(h);
+    if (!rc) {
+        return rc.error();
+    }
+
+    if (exists && rc->is_deletable(now)) {
+        if (recount_) {
+            auto fixed = db_.transact([&](transaction_type& tx) -> util::result<std::uint64_t> {
+                auto n = recount_(tx, h);
+                if (!n || *n == 0) {
+                    return n;
+                }
+                auto p = tx.put(trees_.rc, h.view(), *rc_value::present(*n).encode());
+                if (!p) {
+                    return p.error();
+                }
+                return n;
+            });
+            if (!fixed) {
+                return fixed.error();
+            }
+            if (*fixed > 0) {
+                detail::log_warn("block " + h.to_hex() + " had a zero reference count but " +
+                                 std::to_string(*fixed) + " references: count fixed, block kept");
+                return {};
+            }
+        }
+        auto off = fetcher_->offload(h, [this, &h] { return read_raw_block(h); });
+        if (!off) {
+            return off;
+        }
+        if (auto d = delete_if_unneeded(h); !d) {
+            return d;
+        }
+    } else if (exists) {
+        if (auto at = rc->deletable_at(); at && *at > now) {
+            // Not due yet (queued early, e.g. by a read): look again when it is.
+            return put_to_resync_at(h, *at);
+        }
+    }
+
+    if (auto at = rc->deletable_at(); at && *at <= now) {
+        // Forget the count once it is due and the files are gone (or were never here).
+        auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+            auto cur = tx.get(trees_.rc, h.view());
+            if (!cur) {
+                return cur.error();
+            }
+            auto v = rc_value::decode(*cur ? std::optional<std::string_view>(**cur) : std::nullopt);
+            if (!v) {
+                return v.error();
+            }
+            if (auto a = v->deletable_at(); a && *a <= util::now_msec() && !store_.find(h)) {
+                auto rm = tx.remove(trees_.rc, h.view());
+                if (!rm) {
+                    return rm.error();
+                }
+            }
+            return {};
+        });
+        if (!r) {
+            return r;
+        }
+    }
+
+    if (!rc->is_zero() && !exists) {
+        // Referenced here but missing: fetch it from a node that has it.
+        auto blk = fetcher_->fetch(h);
+        if (!blk) {
+            return blk.error();
+        }
+        return write_raw_block(h, *blk);
+    }
+    return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::delete_if_unneeded(util::hash32 const& h)
+{
+    std::optional<std::uint64_t> retry_at;
+    auto const delay = detail::to_msec(options_.gc_delay);
+    auto deleted = store_.delete_if(h, [&](std::vector<block_location> const& copies) -> util::result<bool> {
+        // Under the block's mutex: no write of this block runs. Look at the count again.
+        auto const now = util::now_msec();
+        auto rc = get_rc(h);
+        if (!rc) {
+            return rc.error();
+        }
+        if (!rc->is_deletable(now)) {
+            return false;
+        }
+        // A copy written (or re-written) less than gc_delay ago may be about to be
+        // referenced (the write comes before its reference): keep it until then.
+        for (auto const& c : copies) {
+            if (auto m = detail::mtime_msec(c.path); m && *m + delay > now) {
+                retry_at = std::max(retry_at.value_or(0), *m + delay);
+            }
+        }
+        return !retry_at.has_value();
+    });
+    if (!deleted) {
+        return deleted.error();
+    }
+    if (*deleted > 0) {
+        detail::log_info("deleted unneeded block " + h.to_hex());
+    }
+    if (retry_at) {
+        return put_to_resync_at(h, *retry_at);
+    }
+    return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<std::vector<resync_error_info>> block_manager<Storage>::list_errors() const
+{
+    std::vector<resync_error_info> out;
+    std::optional<util::failure> bad;
+    auto const base = detail::to_msec(options_.resync_retry_delay);
+    auto r = db_.for_each(trees_.errors, std::nullopt, storage::direction::forward,
+                          [&](std::string_view k, std::string_view v) {
+                              auto h = util::hash32::from_bytes(k);
+                              auto c = detail::error_counter::decode(v);
+                              if (!h || !c) {
+                                  bad = util::failure(error::corrupt_metadata,
+                                                      "malformed entry in " +
+                                                          std::string(resync_errors_tree_name));
+                                  return false;
+                              }
+                              out.push_back({*h, 0, c->errors, c->last_try, c->next_try(base)});
+                              return true;
+                          });
+    if (!r) {
+        return r.error();
+    }
+    if (bad) {
+        return *bad;
+    }
+    for (auto& e : out) {
+        auto rc = get_rc(e.hash);
+        if (!rc) {
+            return rc.error();
+        }
+        e.refcount = rc->count();
+    }
+    return out;
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::clear_backoff(util::hash32 const& h)
+{
+    auto const now = util::now_msec();
+    auto const base = detail::to_msec(options_.resync_retry_delay);
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+        auto stored = tx.get(trees_.errors, h.view());
+        if (!stored) {
+            return stored.error();
+        }
+        if (!*stored) {
+            return util::failure(error::block_not_found,
+                                 "block " + h.to_hex() + " is not in an errored state");
+        }
+        auto c = detail::error_counter::decode(**stored);
+        if (!c) {
+            return c.error();
+        }
+        // Pretend the last try was long enough ago that the retry is due now.
+        auto const delay = c->delay_msec(base);
+        c->last_try = now > delay ? now - delay : 0;
+        if (auto p = tx.put(trees_.errors, h.view(), c->encode()); !p) {
+            return p;
+        }
+        return queue_in(tx, h, now);
+    });
+    if (r) {
+        notify_resync();
+    }
+    return r;
+}
+
+// ---- scrub
+
+template <storage::storage_backend Storage>
+util::result<scrub_step_result> block_manager<Storage>::scrub_step(scrub_cursor& cursor)
+{
+    auto r = store_.scrub_step(cursor);
+    if (r && r->corrupt && r->checked) {
+        if (auto q = put_to_resync(*r->checked, std::chrono::milliseconds(0)); !q) {
+            return q.error();
+        }
+    }
+    return r;
+}
+
+} // namespace garage::block

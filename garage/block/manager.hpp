@@ -1,0 +1,293 @@
+#pragma once
+/** @file
+    `block_manager<Storage>`: this node's content-addressed data blocks, their reference
+    counts, the resync queue and scrub (Garage's `BlockManager`, reference §7).
+*/
+
+#include <garage/block/block.hpp>
+#include <garage/block/error.hpp>
+#include <garage/block/fetcher.hpp>
+#include <garage/block/layout.hpp>
+#include <garage/block/rc.hpp>
+#include <garage/block/store.hpp>
+#include <garage/storage/concepts.hpp>
+#include <garage/util/bytes32.hpp>
+#include <garage/util/config.hpp>
+#include <garage/util/error.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace garage::block {
+
+/** Settings of a @ref block_manager (the `garage.toml` keys of the same names, and Garage's
+    constants as defaults). */
+struct block_options {
+    /// The data directories (`data_dir`).
+    std::vector<util::data_dir_config> data_dirs;
+    /// Where `data_layout` (and the workers' `scrub_info`, `resync_cfg`) are kept.
+    std::filesystem::path metadata_dir;
+    /// The largest block `write_block` accepts (`block_size`); at most @ref max_block_size.
+    std::uint64_t block_size = std::uint64_t(1) << 20;
+    /// zstd level for new blocks (`compression_level`); `nullopt` stores them plain.
+    std::optional<int> compression_level = 1;
+    /// fsync block files before renaming them and their folders after (`data_fsync`).
+    bool data_fsync = false;
+    /// How long a block stays after its last reference is dropped (`BLOCK_GC_DELAY`).
+    std::chrono::milliseconds gc_delay = std::chrono::seconds(600);
+    /// When a block newly referenced here, or read but missing, is checked for presence
+    /// (Garage: twice the RPC timeout), so that a block the writer failed to send is fetched.
+    std::chrono::milliseconds missing_block_delay = std::chrono::seconds(600);
+    /// The first retry delay after a failed resync, doubled per failure up to 2^6 times
+    /// (`RESYNC_RETRY_DELAY`).
+    std::chrono::milliseconds resync_retry_delay = std::chrono::seconds(60);
+};
+
+/// A block whose resync keeps failing (`garage block list-errors`).
+struct resync_error_info {
+    util::hash32 hash;               ///< the block
+    std::uint64_t refcount = 0;      ///< its current reference count
+    std::uint64_t error_count = 0;   ///< consecutive failed resyncs
+    std::uint64_t last_try_msec = 0; ///< when the last one failed (Unix ms)
+    std::uint64_t next_try_msec = 0; ///< when it is retried (Unix ms)
+
+    friend bool operator==(resync_error_info const&, resync_error_info const&) = default;
+};
+
+/// What one call of @ref block_manager::resync_step did.
+enum class resync_outcome {
+    processed, ///< a block was resynced (successfully or not: see `list_errors`)
+    postponed, ///< the next block was in error back-off; it was moved to its retry time
+    waiting,   ///< the next block is not due yet (`wait` says for how long)
+    empty,     ///< the queue is empty
+};
+
+/// The result of @ref block_manager::resync_step.
+struct resync_step_result {
+    resync_outcome outcome = resync_outcome::empty; ///< what was done
+    std::chrono::milliseconds wait{0};              ///< for `waiting`: until the next item is due
+    std::optional<util::hash32> hash;               ///< the block processed or postponed
+};
+
+/** This node's data blocks: files under the data directories, reference counts and the
+    resync queue in the metadata DB.
+
+    **Files.** A block is stored under its hash, in the directory the @ref data_layout gives
+    (see @ref block_store): compressed with zstd at `compression_level`, or plain. Every read
+    verifies the block (plain: BLAKE2b equals the hash; compressed: every frame checksum and
+    the hash of the decompressed bytes); a corrupt copy is renamed `.corrupted`, counted,
+    queued for resync and reported as `error::corrupt_block`: bad data is never returned.
+
+    **Reference counts** (tree `block_local_rc`, see @ref rc_value) are changed by
+    @ref incref and @ref decref inside the caller's transaction (the `block_ref` table's
+    hook), so they commit or abort with the reference itself. When a count drops to zero the
+    block becomes deletable `gc_delay` later, and a resync is queued for then.
+
+    **Resync queue** (tree `block_local_resync_queue`, key `u64_be(when_msec) ‖ hash`, value
+    the hash; failures in `block_local_resync_errors`, `hash → u64_be(errors) ‖
+    u64_be(last_try)`). @ref resync_step takes the first due block and: deletes its files if
+    its count is zero and due (after asking the @ref block_fetcher to offload it, and
+    re-checking the count and the files' age under the block's mutex); fetches it through
+    the @ref block_fetcher if it is referenced but missing. A failure is recorded and retried
+    with exponential back-off.
+
+    Blocking: every member function does file or DB I/O; call them from a thread pool.
+    None may be called from inside a transaction of the same backend, except @ref incref
+    and @ref decref, which must be.
+
+    @tparam Storage Models @ref storage::storage_backend.
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: safe; set the hooks (`set_rc_recount`,
+    `on_resync_queued`) before sharing the object.
+
+    @par Example
+    @code
+    auto mgr = block::block_manager<storage::lmdb_backend>::open(db, {
+        .data_dirs = config.data_dir, .metadata_dir = config.metadata_dir}).value();
+    auto h = util::blake2sum(chunk);
+    mgr->write_block(h, chunk).value();
+    db.transact([&](auto& tx) { return mgr->incref(tx, h); }).value();   // in the block_ref hook
+    std::string back = mgr->read_block(h).value();
+    @endcode
+*/
+template <storage::storage_backend Storage>
+class block_manager {
+public:
+    using storage_type = Storage;
+    using tree_type = typename Storage::tree_type;
+    using transaction_type = typename Storage::transaction_type;
+    /// Recounts the references of a block from the `block_ref` table, in a transaction.
+    using rc_recount_function =
+        std::function<util::result<std::uint64_t>(transaction_type&, util::hash32 const&)>;
+
+    /// The tree of reference counts.
+    static constexpr std::string_view rc_tree_name = "block_local_rc";
+    /// The tree of the resync queue.
+    static constexpr std::string_view resync_queue_tree_name = "block_local_resync_queue";
+    /// The tree of resync failures.
+    static constexpr std::string_view resync_errors_tree_name = "block_local_resync_errors";
+
+    /** Opens the block store: loads or makes the data layout (checking every directory's
+        marker), and opens the three trees.
+        @param db      The metadata DB; it must outlive the manager.
+        @param options Directories and settings.
+        @param fetcher How to reach other nodes; `nullptr` for a node alone
+                       (@ref null_block_fetcher).
+        @return `error::invalid_options` (block size 0 or above @ref max_block_size),
+                errors of @ref data_layout::load_or_initialize (`layout_mismatch` when a
+                data directory is not the one remembered), or a storage error. */
+    static util::result<std::unique_ptr<block_manager>>
+    open(Storage& db, block_options options, std::unique_ptr<block_fetcher> fetcher = nullptr);
+
+    block_manager(block_manager const&) = delete;
+    block_manager& operator=(block_manager const&) = delete;
+
+    // ---- blocks
+
+    /** Stores `data` as the block `h` (its BLAKE2b hash, computed by the caller): compressed
+        when `compression_level` is set, written to a temporary file then renamed. An existing
+        compressed copy is kept; an existing plain one is replaced by a compressed one.
+        @return `error::block_too_large` if `data` exceeds `block_size`; `error::no_space`;
+                `error::io_error`. */
+    util::result<void> write_block(util::hash32 const& h, std::string_view data);
+
+    /** Stores a block as received from another node (plain or compressed), after verifying
+        it against `h`.
+        @return `error::corrupt_block` if it does not match (nothing is written); as
+                @ref write_block otherwise. */
+    util::result<void> write_raw_block(util::hash32 const& h, data_block const& blk);
+
+    /** Reads and verifies block `h`.
+        @return The plain bytes; `error::block_not_found` if no copy is here (a resync is
+                queued to fetch it if it is referenced); `error::corrupt_block` if the copy
+                fails verification (it is renamed `.corrupted`, counted and queued for
+                resync); `error::io_error`. */
+    util::result<std::string> read_block(util::hash32 const& h);
+
+    /** Reads and verifies block `h` as stored (for sending to another node).
+        @return As @ref read_block. */
+    util::result<data_block> read_raw_block(util::hash32 const& h);
+
+    /// True when a copy of `h` is stored here (unverified).
+    bool has_block(util::hash32 const& h) const { return store_.find(h).has_value(); }
+
+    /// Where the copy of `h` that reads use is, if any.
+    std::optional<block_location> find_block(util::hash32 const& h) const { return store_.find(h); }
+
+    // ---- reference counts
+
+    /** Adds a reference to `h`, in the caller's transaction. When the count was zero, queues
+        a check (after `missing_block_delay`) that the block is present.
+        @return `error::corrupt_metadata` for a malformed stored count; storage errors. */
+    util::result<void> incref(transaction_type& tx, util::hash32 const& h);
+
+    /** Drops a reference to `h`, in the caller's transaction. When the count reaches zero the
+        block becomes deletable at `now + gc_delay` and a resync is queued for then
+        (`gc_delay` + 10 s, or `gc_delay` itself when that is shorter than 10 s).
+        Dropping a reference that does not exist changes nothing.
+        @return As @ref incref. */
+    util::result<void> decref(transaction_type& tx, util::hash32 const& h);
+
+    /// The reference count of `h`.
+    util::result<rc_value> get_rc(util::hash32 const& h) const;
+
+    /// The number of entries of `block_local_rc`.
+    util::result<std::size_t> rc_len() const { return db_.len(trees_.rc); }
+
+    /** Sets how references are recounted (from the `block_ref` table) before a block whose
+        count is zero is deleted; a non-zero recount fixes the stored count and keeps the
+        block. Without it the stored count is trusted. */
+    void set_rc_recount(rc_recount_function f) { recount_ = std::move(f); }
+
+    // ---- resync
+
+    /** Queues a resync of `h` in `delay` (its own transaction).
+        @return Storage errors. */
+    util::result<void> put_to_resync(util::hash32 const& h, std::chrono::milliseconds delay);
+
+    /** Resyncs the first due block of the queue (see the class description).
+        @return What was done; storage errors. A failed resync of the block itself is not an
+                error of the step: it is recorded (see @ref list_errors). */
+    util::result<resync_step_result> resync_step();
+
+    /// The number of queued resyncs.
+    util::result<std::size_t> resync_queue_len() const { return db_.len(trees_.queue); }
+    /// The number of blocks whose last resync failed.
+    util::result<std::size_t> resync_errors_len() const { return db_.len(trees_.errors); }
+
+    /// The blocks whose last resync failed, by hash.
+    util::result<std::vector<resync_error_info>> list_errors() const;
+
+    /** Forgets the back-off of a block in error and queues it now (`garage block
+        retry-now`). @return `error::block_not_found` if it is not in error. */
+    util::result<void> clear_backoff(util::hash32 const& h);
+
+    /** Called after a resync is queued (to wake resync workers). Cheap and thread-safe. */
+    void on_resync_queued(std::function<void()> f) { resync_wakeup_ = std::move(f); }
+
+    // ---- scrub
+
+    /** Checks the next block file of a scrub pass (@ref block_store::scrub_step); a corrupt
+        one is set aside and its resync queued at once. */
+    util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
+
+    /// Corrupt copies set aside since `open` (by reads and by scrub).
+    std::uint64_t corruptions() const noexcept { return store_.corruptions(); }
+
+    // ---- access
+
+    /// The block files.
+    block_store& store() noexcept { return store_; }
+    /// The data layout.
+    data_layout const& layout() const noexcept { return store_.layout(); }
+    /// The settings.
+    block_options const& options() const noexcept { return options_; }
+    /// The metadata DB.
+    Storage& storage() noexcept { return db_; }
+
+private:
+    struct trees {
+        tree_type rc, queue, errors;
+    };
+
+    block_manager(Storage& db, block_options options, data_layout layout, trees t,
+                  std::unique_ptr<block_fetcher> fetcher);
+
+    util::result<data_block> read_verified(util::hash32 const& h, std::string* plain_out);
+    util::failure corrupt_copy(util::hash32 const& h, block_location const& loc, util::failure const& why);
+    util::result<void> queue_in(transaction_type& tx, util::hash32 const& h, std::uint64_t when_msec);
+    util::result<void> put_to_resync_at(util::hash32 const& h, std::uint64_t when_msec);
+    util::result<void> resync_block(util::hash32 const& h);
+    util::result<void> delete_if_unneeded(util::hash32 const& h);
+    void notify_resync() const
+    {
+        if (resync_wakeup_) {
+            resync_wakeup_();
+        }
+    }
+
+    Storage& db_;
+    block_options options_;
+    trees trees_;
+    block_store store_;
+    std::unique_ptr<block_fetcher> fetcher_;
+    rc_recount_function recount_;
+    std::function<void()> resync_wakeup_;
+    std::mutex busy_mutex_;
+    std::set<std::string> busy_; // queue keys being resynced by some worker
+};
+
+} // namespace garage::block
+
+#include <garage/block/impl/manager.hpp>

@@ -1,0 +1,183 @@
+#pragma once
+/** @file
+    The block files of this node: finding, writing, reading, setting aside and deleting them
+    across the data directories, and walking them for scrub.
+*/
+
+#include <garage/block/block.hpp>
+#include <garage/block/layout.hpp>
+#include <garage/util/bytes32.hpp>
+#include <garage/util/error.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace garage::block {
+
+/// Where one copy of a block is stored.
+struct block_location {
+    std::filesystem::path path;                      ///< the file
+    block_encoding encoding = block_encoding::plain; ///< plain, or `.zst`
+    data_layout::dir_index dir = 0;                  ///< the data directory holding it
+    bool primary = false;                            ///< true when that is the block's primary directory
+
+    friend bool operator==(block_location const&, block_location const&) = default;
+};
+
+/** A position in a walk over every block file of every data directory (a scrub pass).
+
+    The walk goes directory by directory, and within a directory through the block folders
+    `<hex byte 0>/<hex byte 1>` in increasing order, and files by name. The persisted part is
+    the directory and the folder being visited, so a resumed walk visits that folder again
+    from its start: it checks a few files twice, never skips one.
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: unsafe.
+*/
+class scrub_cursor {
+public:
+    /// At the start of a pass.
+    scrub_cursor() = default;
+
+    /// True once the walk has gone past the last directory.
+    bool finished() const noexcept { return finished_; }
+
+    /// The fraction of the walk done, in [0, 1], for `dir_count` data directories.
+    double progress(std::size_t dir_count) const noexcept
+    {
+        if (finished_ || dir_count == 0) {
+            return 1.0;
+        }
+        double const in_dir = static_cast<double>(prefix_) / 65536.0;
+        double const p = (static_cast<double>(dir_) + in_dir) / static_cast<double>(dir_count);
+        return p > 1.0 ? 1.0 : p;
+    }
+
+    /// cereal: a format version, the directory, the next folder and the finished flag.
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        std::uint32_t version = 1;
+        ar(version, dir_, prefix_, finished_);
+    }
+
+    friend bool operator==(scrub_cursor const& a, scrub_cursor const& b) noexcept
+    {
+        return a.dir_ == b.dir_ && a.prefix_ == b.prefix_ && a.finished_ == b.finished_;
+    }
+
+private:
+    friend class block_store;
+
+    std::uint32_t dir_ = 0;    // the data directory being walked
+    std::uint32_t prefix_ = 0; // the folder (byte0 << 8 | byte1) being visited, or the next to list
+    bool finished_ = false;    // past the last directory
+    bool in_folder_ = false;   // `pending_` holds the rest of folder `prefix_` (not persisted)
+    std::deque<std::filesystem::path> pending_; // files of the current folder not yet visited
+};
+
+/// What one step of a scrub pass did (@ref block_store::scrub_step).
+struct scrub_step_result {
+    bool finished = false;               ///< the pass is over; nothing was checked
+    std::optional<util::hash32> checked; ///< the block whose file was checked in this step
+    bool corrupt = false;                ///< that file was corrupt and was renamed `.corrupted`
+    std::size_t removed_temporaries = 0; ///< leftover `.tmp` files removed on the way
+};
+
+/** The block files of this node, spread over its data directories by a @ref data_layout.
+
+    Writes go to `<file>.tmp<8 random hex>` and are renamed into place (with an fsync of the
+    file before and of its folder after, when `data_fsync`), so a reader never sees part of
+    a file and a crash leaves at most a `.tmp` file, which no read looks at and which
+    @ref scrub_step removes. Mutations of one block are serialized by one of 256 mutexes,
+    chosen by the first two bytes of its hash. Reads take no lock.
+
+    Blocking file I/O: call from a thread pool, never from a reactor thread.
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: safe.
+*/
+class block_store {
+public:
+    /// Garage's `MUTEX_COUNT`.
+    static constexpr std::size_t mutex_count = 256;
+
+    /** A store over the directories of `layout`.
+        @param layout         The data layout (checked and saved by the caller).
+        @param data_fsync     fsync files before renaming them, and folders after.
+        @param prefer_compressed Look for the `.zst` copy first (when compression is on). */
+    block_store(data_layout layout, bool data_fsync, bool prefer_compressed);
+    block_store(block_store const&) = delete;
+    block_store& operator=(block_store const&) = delete;
+
+    /// The data layout.
+    data_layout const& layout() const noexcept { return layout_; }
+
+    /// The first copy of `h` found, searching the primary directory then the secondary ones.
+    std::optional<block_location> find(util::hash32 const& h) const;
+
+    /// Every copy of `h` in every directory where the layout may put it.
+    std::vector<block_location> find_all(util::hash32 const& h) const;
+
+    /** Stores `blk` as the block `h` (its content is not checked against `h`).
+
+        An existing compressed copy is kept; an existing plain copy is kept unless `blk` is
+        compressed, which replaces it. A copy found outside the primary directory is rewritten
+        there and the old file removed. A kept copy has its modification time refreshed
+        (a deletion that raced with this write then sees a fresh file, see @ref delete_if).
+        @return `error::no_space` when the directory is full, `error::io_error` otherwise. */
+    util::result<void> write(util::hash32 const& h, data_block const& blk);
+
+    /** Reads the file of one copy, unchecked.
+        @return `nullopt` if the file has gone (moved or deleted concurrently);
+                `error::corrupt_block` if it is larger than any valid block;
+                `error::io_error` on a read failure. */
+    util::result<std::optional<data_block>> read(block_location const& loc) const;
+
+    /** Renames a corrupt copy to `<file>.corrupted` (under the block's mutex) and counts it.
+        @return true if this call renamed it; false if the file had already gone. */
+    util::result<bool> quarantine(util::hash32 const& h, block_location const& loc);
+
+    /** Under the block's mutex: finds every copy of `h`, asks `still_unneeded(copies)` and, if
+        it says true, deletes them all (and fsyncs their folders when `data_fsync`).
+        @return The number of files deleted, or the error of `still_unneeded` or of a deletion. */
+    util::result<std::size_t>
+    delete_if(util::hash32 const& h,
+              std::function<util::result<bool>(std::vector<block_location> const&)> const& still_unneeded);
+
+    /** Checks the next block file of a scrub pass: reads it, verifies it against the hash in
+        its name, and renames it `.corrupted` (counted) if it fails. Leftover `.tmp` files met
+        on the way are removed (under the block's mutex, so never one being written).
+        @return What was done; an I/O error stops the step (the cursor stays valid). */
+    util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
+
+    /// The number of corrupt copies set aside since this store was made.
+    std::uint64_t corruptions() const noexcept { return corruptions_.load(std::memory_order_relaxed); }
+
+    /// The mutex of the block `h` (hash bytes 0..2, modulo 256).
+    std::mutex& mutex_of(util::hash32 const& h) noexcept
+    {
+        return mutexes_[((static_cast<std::size_t>(h[0]) << 8) | h[1]) % mutex_count];
+    }
+
+private:
+    util::result<void> write_locked(util::hash32 const& h, data_block const& blk);
+    bool next_folder(scrub_cursor& cursor) const;
+
+    data_layout layout_;
+    bool data_fsync_;
+    bool prefer_compressed_;
+    std::array<std::mutex, mutex_count> mutexes_;
+    std::atomic<std::uint64_t> corruptions_{0};
+};
+
+} // namespace garage::block
