@@ -23,8 +23,7 @@ namespace garage::model {
 /** The key with id `key_id`, if it exists and is not deleted.
     @tparam Model A @ref garage::model::basic_model. */
 template <class Model>
-util::result<std::optional<access_key>>
-get_key(Model& m, std::string_view key_id)
+util::result<std::optional<access_key>> get_key(Model& m, std::string_view key_id)
 {
     auto k = m.key_table().get(table::empty_key{}, std::string(key_id));
     if (!k) {
@@ -38,8 +37,7 @@ get_key(Model& m, std::string_view key_id)
 
 /** The bucket a global alias points to, if any. */
 template <class Model>
-util::result<std::optional<util::uuid>>
-resolve_global_alias(Model& m, std::string_view name)
+util::result<std::optional<util::uuid>> resolve_global_alias(Model& m, std::string_view name)
 {
     auto a = m.bucket_alias_table().get(table::empty_key{}, std::string(name));
     if (!a) {
@@ -53,8 +51,7 @@ resolve_global_alias(Model& m, std::string_view name)
 
 /** The bucket a request names: the key's local alias first, then the global alias. */
 template <class Model>
-util::result<std::optional<util::uuid>>
-resolve_bucket(Model& m, std::string_view name, access_key const* key)
+util::result<std::optional<util::uuid>> resolve_bucket(Model& m, std::string_view name, access_key const* key)
 {
     if (key != nullptr && key->params() != nullptr) {
         if (auto const* local = key->params()->local_aliases.get(std::string(name)); local && *local) {
@@ -66,8 +63,7 @@ resolve_bucket(Model& m, std::string_view name, access_key const* key)
 
 /** The bucket with id `id`, if it exists and is not deleted. */
 template <class Model>
-util::result<std::optional<bucket>>
-get_bucket(Model& m, util::uuid const& id)
+util::result<std::optional<bucket>> get_bucket(Model& m, util::uuid const& id)
 {
     auto b = m.bucket_table().get(table::empty_key{}, id);
     if (!b) {
@@ -83,8 +79,8 @@ get_bucket(Model& m, util::uuid const& id)
     @return `error::invalid_bucket_name`-like bad request on an invalid name, or a conflict if
             the alias points to another bucket. */
 template <class Model>
-util::result<void>
-set_global_alias(Model& m, util::uuid const& id, std::string const& name, bool allow_punycode = false)
+util::result<void> set_global_alias(Model& m, util::uuid const& id, std::string const& name,
+                                    bool allow_punycode = false)
 {
     if (!is_valid_bucket_name(name, allow_punycode)) {
         return util::failure(error::invalid_bucket_name, "Invalid bucket name: " + name);
@@ -114,8 +110,7 @@ set_global_alias(Model& m, util::uuid const& id, std::string const& name, bool a
 
 /** Removes global alias `name` from bucket `id`. */
 template <class Model>
-util::result<void>
-unset_global_alias(Model& m, util::uuid const& id, std::string const& name)
+util::result<void> unset_global_alias(Model& m, util::uuid const& id, std::string const& name)
 {
     auto existing = resolve_global_alias(m, name);
     if (!existing) {
@@ -124,7 +119,8 @@ unset_global_alias(Model& m, util::uuid const& id, std::string const& name)
     if (!*existing || **existing != id) {
         return util::failure(error::no_such_bucket, "Bucket " + id.to_hex() + " has no alias " + name);
     }
-    if (auto r = m.bucket_alias_table().insert(bucket_alias::make(name, util::now_msec(), std::nullopt)); !r) {
+    if (auto r = m.bucket_alias_table().insert(bucket_alias::make(name, util::now_msec(), std::nullopt));
+        !r) {
         return r;
     }
     auto b = get_bucket(m, id);
@@ -140,9 +136,8 @@ unset_global_alias(Model& m, util::uuid const& id, std::string const& name)
 
 /** Points the local alias `name` of key `key_id` at bucket `id`. */
 template <class Model>
-util::result<void>
-set_local_alias(Model& m, util::uuid const& id, std::string const& key_id, std::string const& name,
-                bool allow_punycode = false)
+util::result<void> set_local_alias(Model& m, util::uuid const& id, std::string const& key_id,
+                                   std::string const& name, bool allow_punycode = false)
 {
     if (!is_valid_bucket_name(name, allow_punycode)) {
         return util::failure(error::invalid_bucket_name, "Invalid bucket name: " + name);
@@ -174,8 +169,8 @@ set_local_alias(Model& m, util::uuid const& id, std::string const& key_id, std::
 
 /** Removes the local alias `name` of key `key_id`. */
 template <class Model>
-util::result<void>
-unset_local_alias(Model& m, util::uuid const& id, std::string const& key_id, std::string const& name)
+util::result<void> unset_local_alias(Model& m, util::uuid const& id, std::string const& key_id,
+                                     std::string const& name)
 {
     auto k = get_key(m, key_id);
     if (!k) {
@@ -201,8 +196,8 @@ unset_local_alias(Model& m, util::uuid const& id, std::string const& key_id, std
 
 /** Sets the permissions of key `key_id` on bucket `id`, on both sides (bucket and key). */
 template <class Model>
-util::result<void>
-set_bucket_key_permissions(Model& m, util::uuid const& id, std::string const& key_id, bucket_key_perm perm)
+util::result<void> set_bucket_key_permissions(Model& m, util::uuid const& id, std::string const& key_id,
+                                              bucket_key_perm perm)
 {
     auto k = get_key(m, key_id);
     if (!k) {
@@ -219,7 +214,8 @@ set_bucket_key_permissions(Model& m, util::uuid const& id, std::string const& ke
         return util::failure(error::no_such_bucket, "Bucket not found: " + id.to_hex());
     }
     perm.timestamp = util::now_msec();
-    if (auto const* old = (*k)->params()->authorized_buckets.get(id); old && old->timestamp >= perm.timestamp) {
+    if (auto const* old = (*k)->params()->authorized_buckets.get(id);
+        old && old->timestamp >= perm.timestamp) {
         perm.timestamp = old->timestamp + 1;
     }
     (*b)->params_mut()->authorized_keys.put(key_id, perm);
@@ -233,8 +229,8 @@ set_bucket_key_permissions(Model& m, util::uuid const& id, std::string const& ke
 /** Creates a bucket, optionally with a global alias (checked free first).
     @return The new bucket's id. */
 template <class Model>
-util::result<util::uuid>
-create_bucket(Model& m, std::optional<std::string> const& global_alias, bool allow_punycode = false)
+util::result<util::uuid> create_bucket(Model& m, std::optional<std::string> const& global_alias,
+                                       bool allow_punycode = false)
 {
     if (global_alias) {
         if (!is_valid_bucket_name(*global_alias, allow_punycode)) {
@@ -262,8 +258,7 @@ create_bucket(Model& m, std::optional<std::string> const& global_alias, bool all
 
 /** Lists the buckets that are not deleted. */
 template <class Model>
-util::result<std::vector<bucket>>
-list_buckets(Model& m)
+util::result<std::vector<bucket>> list_buckets(Model& m)
 {
     return m.bucket_table().get_range(table::empty_key{}, std::nullopt, deleted_filter::not_deleted,
                                       std::size_t(1) << 20);
@@ -271,8 +266,7 @@ list_buckets(Model& m)
 
 /** Lists the keys that are not deleted. */
 template <class Model>
-util::result<std::vector<access_key>>
-list_keys(Model& m)
+util::result<std::vector<access_key>> list_keys(Model& m)
 {
     return m.key_table().get_range(table::empty_key{}, std::nullopt, key_filter(deleted_filter::not_deleted),
                                    std::size_t(1) << 20);
@@ -280,8 +274,7 @@ list_keys(Model& m)
 
 /** Whether a bucket holds no object (complete or uploading). */
 template <class Model>
-util::result<bool>
-bucket_is_empty(Model& m, util::uuid const& id)
+util::result<bool> bucket_is_empty(Model& m, util::uuid const& id)
 {
     auto objs = m.object_table().get_range(id, std::nullopt, std::nullopt, 16);
     if (!objs) {
@@ -298,8 +291,7 @@ bucket_is_empty(Model& m, util::uuid const& id)
 /** Deletes an empty bucket: its global and local aliases are removed, its permissions revoked.
     @return a conflict (`error::bucket_not_empty`) if it holds objects. */
 template <class Model>
-util::result<void>
-delete_bucket(Model& m, util::uuid const& id)
+util::result<void> delete_bucket(Model& m, util::uuid const& id)
 {
     auto b = get_bucket(m, id);
     if (!b) {
@@ -335,8 +327,7 @@ delete_bucket(Model& m, util::uuid const& id)
 
 /** Deletes a key: its permissions and local aliases are removed from the buckets first. */
 template <class Model>
-util::result<void>
-delete_key(Model& m, std::string const& key_id)
+util::result<void> delete_key(Model& m, std::string const& key_id)
 {
     auto k = get_key(m, key_id);
     if (!k) {

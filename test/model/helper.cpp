@@ -17,7 +17,8 @@ using model_type = model::basic_model<replication::local, replication::local, st
 struct fixture {
     storage::memory_backend db;
     test::tree_rc_sink<storage::memory_backend> rc{db};
-    std::unique_ptr<model_type> m = model_type::open(db, replication::local{}, replication::local{}, rc).value();
+    std::unique_ptr<model_type> m =
+        model_type::open(db, replication::local{}, replication::local{}, rc).value();
 };
 
 TEST_CASE("buckets are created with a global alias, found, aliased and deleted", "[model][helper]")

@@ -1,0 +1,56 @@
+#pragma once
+/** @file
+    Garage's admin API (v1): health, access keys and buckets, as JSON over HTTP with a bearer
+    token (GARAGE-REFERENCE §3).
+*/
+
+#include <garage/api/http/server.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+
+namespace garage::api::admin {
+
+/// What the admin API needs to know of the node's configuration.
+struct admin_settings {
+    std::optional<std::string> admin_token;   ///< `[admin] admin_token`; unset: the API is closed
+    std::optional<std::string> metrics_token; ///< `[admin] metrics_token`; unset: `/metrics` is open
+    std::string region;                       ///< `[s3_api] s3_region`, echoed in errors
+    std::string s3_root_domain;               ///< `[s3_api] root_domain`, for `/check`
+    std::string web_root_domain;              ///< `[s3_web] root_domain`, for `/check`
+};
+
+/** The admin API of one node.
+
+    Endpoints: `GET /health`, `GET /check?domain=`, `GET /v1/health`, `GET /v1/status`, and the
+    key and bucket endpoints of Garage's v1 API (`/v1/key`, `/v1/key/import`, `/v1/bucket`,
+    `/v1/bucket/allow`, `/v1/bucket/deny`, `/v1/bucket/alias/global`, `/v1/bucket/alias/local`),
+    with Garage's field names. Every endpoint but `/health` and `/check` needs
+    `Authorization: Bearer <admin_token>`; errors are JSON `{code, message, path, region}`.
+    The layout and cluster endpoints answer `501` until the cluster layer exists.
+
+    @tparam Model A @ref garage::model::basic_model.
+
+    @par Thread Safety
+    Shared objects: safe (each request reads and writes the model's tables).
+*/
+template <class Model>
+class admin_api_server {
+public:
+    /** @param model    The node's data model; it must outlive the server.
+        @param settings Tokens and names from the configuration. */
+    admin_api_server(Model& model, admin_settings settings);
+
+    /** Answers one request. @param ex The exchange. */
+    boost::asio::awaitable<void> handle(http::exchange& ex);
+
+private:
+    Model& model_;
+    admin_settings settings_;
+};
+
+} // namespace garage::api::admin
+
+#include <garage/api/admin/impl/admin_api.hpp>

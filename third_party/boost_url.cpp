@@ -1,0 +1,2 @@
+// Boost.URL compiled once (Debian ships it header-only).
+#include <boost/url/src.hpp>
