@@ -19,7 +19,7 @@ namespace garage::block {
 /// input: 256 MiB; Garage recommends block sizes up to 10 MiB).
 inline constexpr std::size_t max_block_size = std::size_t(256) << 20;
 
-/// How the bytes of a @ref data_block are encoded (Garage's `DataBlockHeader`).
+/// How the bytes of a @ref garage::block::data_block are encoded (Garage's `DataBlockHeader`).
 enum class block_encoding : std::uint8_t {
     plain,      ///< the block's bytes as hashed
     compressed, ///< one or more zstd frames, with frame checksums, of the block's bytes
@@ -44,45 +44,63 @@ class data_block {
 public:
     /// An empty plain block.
     data_block() = default;
-    /// A block of the given encoding over `bytes`.
+    /** A block of the given encoding over `bytes` (not checked).
+        @param enc   How `bytes` are encoded.
+        @param bytes The encoded bytes. */
     data_block(block_encoding enc, std::string bytes) : bytes_(std::move(bytes)), encoding_(enc) {}
 
-    /// A plain block over `bytes`.
+    /** A plain block.
+        @param bytes The block's bytes.
+        @return A plain block over `bytes`. */
     static data_block plain(std::string bytes) { return {block_encoding::plain, std::move(bytes)}; }
-    /// A compressed block over the zstd frame(s) `bytes`.
+    /** A compressed block (the frames are not checked).
+        @param bytes One or more zstd frames.
+        @return A compressed block over `bytes`. */
     static data_block compressed(std::string bytes) { return {block_encoding::compressed, std::move(bytes)}; }
 
     /** Encodes `data` for storage: zstd at `compression_level` with the frame checksum on (kept
         even when larger than `data`, as Garage does), or plain when `compression_level` is
         `nullopt` (Garage's `compression_level = "none"`) or compression fails.
+        @param data The plain bytes of the block.
         @param compression_level zstd level: 0 is zstd's default (3), 1–19 normal, 20–22
-               ultra, negative levels faster; out-of-range levels are clamped by zstd. */
+               ultra, negative levels faster; out-of-range levels are clamped by zstd.
+        @return The encoded block. */
     static data_block encode(std::string_view data, std::optional<int> compression_level);
 
-    /// The encoding.
+    /// @return The encoding.
     block_encoding encoding() const noexcept { return encoding_; }
-    /// True for a compressed block.
+    /// @return True for a compressed block.
     bool is_compressed() const noexcept { return encoding_ == block_encoding::compressed; }
-    /// The encoded bytes.
+    /// @return The encoded bytes.
     std::string const& bytes() const& noexcept { return bytes_; }
-    /// The encoded bytes, moved out.
+    /// @return The encoded bytes, moved out of this block.
     std::string&& bytes() && noexcept { return std::move(bytes_); }
-    /// The size of the encoded bytes.
+    /// @return The size of the encoded bytes.
     std::size_t size() const noexcept { return bytes_.size(); }
 
     /** Checks the block against its hash without keeping the plain bytes: a plain block's
         BLAKE2b hash must equal `hash`; a compressed block must decompress (each frame's
         checksum must match), to at most `max_plain` bytes, into bytes whose hash is `hash`.
         Decompression is streamed through a small buffer.
-        @return `error::corrupt_block` naming the hash and what failed. */
+        @param hash      The block's hash (BLAKE2b of its plain bytes).
+        @param max_plain The most plain bytes accepted.
+        @return Success; `error::corrupt_block` naming the hash and what failed. */
     util::result<void> verify(util::hash32 const& hash, std::size_t max_plain = max_block_size) const;
 
     /** The plain bytes, checked as by `verify`.
-        @return `error::corrupt_block` on any mismatch; the bytes are then never returned. */
+        @param hash      The block's hash (BLAKE2b of its plain bytes).
+        @param max_plain The most plain bytes accepted.
+        @return The plain bytes; `error::corrupt_block` on any mismatch (the bytes are then
+                never returned). */
     util::result<std::string> decode(util::hash32 const& hash, std::size_t max_plain = max_block_size) const&;
-    /// As above; a plain block's bytes are moved out instead of copied.
+    /** The plain bytes, checked as by `verify`; a plain block's bytes are moved out instead of
+        copied.
+        @param hash      The block's hash (BLAKE2b of its plain bytes).
+        @param max_plain The most plain bytes accepted.
+        @return The plain bytes; `error::corrupt_block` on any mismatch. */
     util::result<std::string> decode(util::hash32 const& hash, std::size_t max_plain = max_block_size) &&;
 
+    /// Equal when encodings and encoded bytes are equal (the same block may have other encodings).
     friend bool operator==(data_block const&, data_block const&) = default;
 
 private:
@@ -91,13 +109,18 @@ private:
 };
 
 /** Compresses `data` into one zstd frame with its content size and checksum.
-    @return `error::block_too_large` beyond `max_block_size`; `util::error::internal`-class
-            failures are reported as `error::io_error` with zstd's message. */
+    @param data  The bytes to compress, at most @ref garage::block::max_block_size.
+    @param level The zstd level (as for @ref garage::block::data_block::encode).
+    @return The frame; `error::block_too_large` beyond `max_block_size`; a failure of zstd
+            itself (no context, a compression error) as `error::io_error` with zstd's
+            message. */
 util::result<std::string> zstd_compress(std::string_view data, int level);
 
 /** Decompresses zstd frames, checking each frame's checksum, into at most `max_size` bytes.
-    @return `error::corrupt_block` if the input is not a complete, valid sequence of frames or
-            decompresses to more than `max_size` bytes. */
+    @param frames   One or more complete zstd frames.
+    @param max_size The most bytes the output may have.
+    @return The decompressed bytes; `error::corrupt_block` if the input is not a complete,
+            valid sequence of frames or decompresses to more than `max_size` bytes. */
 util::result<std::string> zstd_decompress(std::string_view frames, std::size_t max_size = max_block_size);
 
 } // namespace garage::block

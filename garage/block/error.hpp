@@ -20,10 +20,15 @@ enum class error {
     invalid_options,   ///< a @ref block_options value is out of range
 };
 
-/// The category of @ref error.
+/** The category of the block errors.
+    @return The one category named `"garage.block"`; it maps each @ref garage::block::error to
+            a generic `util::condition`. */
 boost::system::error_category const& block_category() noexcept;
 
-/// Makes an error code of the `block` layer (found by ADL).
+/** Makes an error code of the `block` layer (found by ADL, so that an @ref garage::block::error
+    converts to `util::error_code`).
+    @param e The error.
+    @return The code `e` in @ref garage::block::block_category. */
 inline util::error_code make_error_code(error e) noexcept
 {
     return {static_cast<int>(e), block_category()};

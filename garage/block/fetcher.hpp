@@ -33,13 +33,17 @@ public:
     virtual ~block_fetcher() = default;
 
     /** Gets block `h`, referenced here but missing, from another node.
+        @param h The block's hash.
         @return The block as stored there (plain or compressed; the manager verifies it);
                 `error::block_not_found` if no node has it (the resync is retried later). */
     virtual util::result<data_block> fetch(util::hash32 const& h) = 0;
 
     /** Before this node deletes its unreferenced copy of `h`: sends it to the nodes that
         should store it but lack it (read it with `read` only if some node needs it).
-        @return A failure to keep the local copy and retry later. */
+        @param h    The block's hash.
+        @param read Reads the local copy, verified.
+        @return Success once every node that should store the block has it; a failure to
+                keep the local copy and retry later. */
     virtual util::result<void> offload(util::hash32 const& h, block_reader const& read) = 0;
 };
 
@@ -50,7 +54,9 @@ public:
 */
 class null_block_fetcher final : public block_fetcher {
 public:
-    /// @return Always `error::block_not_found`.
+    /** Nothing to fetch from.
+        @param h The block's hash (named in the message).
+        @return Always `error::block_not_found`. */
     util::result<data_block> fetch(util::hash32 const& h) override
     {
         return util::failure(error::block_not_found,
@@ -58,7 +64,8 @@ public:
                                  " is missing and there is no other node to fetch it from");
     }
 
-    /// @return Always success, without reading the block.
+    /** Nothing to offload to.
+        @return Always success, without reading the block. */
     util::result<void> offload(util::hash32 const&, block_reader const&) override { return {}; }
 };
 

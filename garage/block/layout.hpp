@@ -45,18 +45,21 @@ struct data_dir {
     std::filesystem::path path;            ///< the directory
     std::optional<std::uint64_t> capacity; ///< bytes, for a writable directory; `nullopt`: read-only
 
-    /// True for a directory that is read but never chosen for new blocks.
+    /// @return True for a directory that is read but never chosen for new blocks.
     bool is_read_only() const noexcept { return !capacity.has_value(); }
 
+    /// Equal when path and capacity are equal.
     friend bool operator==(data_dir const&, data_dir const&) = default;
 
-    /// cereal: the path as a string, then the capacity (0 for a read-only directory).
+    /** cereal: the path as a string, then the capacity (0 for a read-only directory).
+        @param ar A cereal output archive. */
     template <class Archive>
     void save(Archive& ar) const
     {
         ar(path.string(), capacity.value_or(0));
     }
-    /// cereal: see `save`.
+    /** cereal: reads what `save` writes (a capacity of 0 is read-only).
+        @param ar A cereal input archive. */
     template <class Archive>
     void load(Archive& ar)
     {
@@ -70,7 +73,7 @@ struct data_dir {
 
 /** The assignment of the hash space to data directories.
 
-    The hash space is cut into @ref drive_npart slices by `u16_be(hash[2..4]) % 1024`. Each
+    The hash space is cut into @ref garage::block::drive_npart slices by `u16_be(hash[2..4]) % 1024`. Each
     slice has one primary directory, where new blocks of the slice are written, and any
     number of secondary directories, where older blocks of the slice may still be found
     (directories that were primary before a change of the configuration, or that held files
@@ -79,9 +82,10 @@ struct data_dir {
 
     A block file lives at `<dir>/<hex hash[0]>/<hex hash[1]>/<64-hex hash>` (plus `.zst` when
     compressed). The layout is kept in `<metadata_dir>/data_layout`
-    (@ref load_or_initialize); each data directory holds a `garage-marker` file whose random
-    content the layout remembers, so that a disk that is not mounted, or mounted at the
-    wrong place, is detected at start-up instead of being filled or reported empty.
+    (@ref garage::block::data_layout::load_or_initialize); each data directory holds a
+    `garage-marker` file whose random content the layout remembers, so that a disk that is
+    not mounted, or mounted at the wrong place, is detected at start-up instead of being
+    filled or reported empty.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe for const member functions.
@@ -134,49 +138,66 @@ public:
     /** Loads `<metadata_dir>/data_layout` and updates it for `dirs`, or initializes a new
         one; creates writable data directories that do not exist; checks the markers; and
         saves the result.
+        @param dirs         The configured data directories, as for @ref initialize.
+        @param metadata_dir The metadata directory, where the layout file is kept.
         @return The layout; errors of @ref initialize, @ref check_markers, or
                 `util::error::decode_error` / `io_error` for the layout file itself (it is
                 then left untouched: delete it to start again from the configuration). */
     static util::result<data_layout> load_or_initialize(std::span<util::data_dir_config const> dirs,
                                                         std::filesystem::path const& metadata_dir);
 
-    /// The slice of the hash space that `h` falls in: `u16_be(h[2], h[3]) % drive_npart`.
+    /** The slice of the hash space that a block falls in.
+        @param h The block's hash.
+        @return `u16_be(h[2], h[3]) % drive_npart`. */
     static std::size_t partition_of(util::hash32 const& h) noexcept
     {
         return ((static_cast<std::size_t>(h[2]) << 8) | h[3]) % drive_npart;
     }
 
-    /// The folder of `h` under the data directory `dir`: `<dir>/<hex h[0]>/<hex h[1]>`.
+    /** The folder of a block under a data directory.
+        @param dir A data directory.
+        @param h   The block's hash.
+        @return `<dir>/<hex h[0]>/<hex h[1]>` (two lower-case hex digits each). */
     static std::filesystem::path block_dir(std::filesystem::path const& dir, util::hash32 const& h);
 
-    /// The name of the file of `h`: its 64 hex digits, plus `.zst` when `compressed`.
+    /** The name of the file of a block.
+        @param h          The block's hash.
+        @param compressed Whether the file holds the compressed encoding.
+        @return The 64 hex digits of `h`, plus `.zst` when `compressed`. */
     static std::string block_file_name(util::hash32 const& h, bool compressed);
 
-    /// The directories, in configuration order.
+    /// @return The directories, in configuration order (a @ref dir_index indexes it).
     std::vector<data_dir> const& data_dirs() const noexcept { return dirs_; }
 
-    /// The primary directory of slice `part` (< drive_npart).
+    /** @param part A slice, below @ref garage::block::drive_npart.
+        @return The primary directory of the slice. @throws std::out_of_range for a slice out of range. */
     dir_index primary(std::size_t part) const { return part_prim_.at(part); }
 
-    /// The secondary directories of slice `part` (< drive_npart), in search order.
+    /** @param part A slice, below @ref garage::block::drive_npart.
+        @return The secondary directories of the slice, in search order.
+        @throws std::out_of_range for a slice out of range. */
     std::span<dir_index const> secondaries(std::size_t part) const { return part_sec_.at(part); }
 
-    /// The folder where a new copy of `h` is written.
+    /** @param h A block's hash.
+        @return The folder where a new copy of the block is written. */
     std::filesystem::path primary_block_dir(util::hash32 const& h) const;
 
-    /// The folders where an older copy of `h` may be, in search order.
+    /** @param h A block's hash.
+        @return The folders where an older copy of the block may be, in search order. */
     std::vector<std::filesystem::path> secondary_block_dirs(util::hash32 const& h) const;
 
-    /// The same layout with no secondary location (after a full rebalance).
+    /// @return The same layout with no secondary location (after a full rebalance).
     data_layout without_secondary_locations() const;
 
-    /// The remembered markers, by directory path.
+    /// @return The remembered markers, by directory path.
     std::map<std::string, std::string> const& markers() const noexcept { return markers_; }
 
     /// Layouts are equal when directories, markers and assignments are.
     friend bool operator==(data_layout const&, data_layout const&) = default;
 
-    /// cereal: a format version, then the directories, markers and slice assignments.
+    /** cereal: a format version, then the directories, markers and slice assignments.
+        @param ar A cereal archive.
+        @throws cereal::Exception when loading an unknown format version. */
     template <class Archive>
     void serialize(Archive& ar)
     {

@@ -28,16 +28,23 @@
 #include <string_view>
 #include <vector>
 
+/** The `block` layer: this node's content-addressed data blocks (Garage's `garage_block`).
+    @ref garage::block::block_manager keeps the block files under the data directories (spread
+    over them by a @ref garage::block::data_layout, compressed with zstd or plain, verified on
+    every read), their reference counts and the resync queue in the metadata DB; its workers
+    (@ref garage::block::spawn_workers) resync and scrub them. Bazel target `//garage/block`.
+*/
 namespace garage::block {
 
-/** Settings of a @ref block_manager (the `garage.toml` keys of the same names, and Garage's
+/** Settings of a @ref garage::block::block_manager (the `garage.toml` keys of the same names, and Garage's
     constants as defaults). */
 struct block_options {
     /// The data directories (`data_dir`).
     std::vector<util::data_dir_config> data_dirs;
     /// Where `data_layout` (and the workers' `scrub_info`, `resync_cfg`) are kept.
     std::filesystem::path metadata_dir;
-    /// The largest block `write_block` accepts (`block_size`); at most @ref max_block_size.
+    /// The largest block `write_block` accepts (`block_size`); at most
+    /// @ref garage::block::max_block_size.
     std::uint64_t block_size = std::uint64_t(1) << 20;
     /// zstd level for new blocks (`compression_level`); `nullopt` stores them plain.
     std::optional<int> compression_level = 1;
@@ -61,10 +68,11 @@ struct resync_error_info {
     std::uint64_t last_try_msec = 0; ///< when the last one failed (Unix ms)
     std::uint64_t next_try_msec = 0; ///< when it is retried (Unix ms)
 
+    /// Equal when every field is equal.
     friend bool operator==(resync_error_info const&, resync_error_info const&) = default;
 };
 
-/// What one call of @ref block_manager::resync_step did.
+/// What one call of @ref garage::block::block_manager::resync_step did.
 enum class resync_outcome {
     processed, ///< a block was resynced (successfully or not: see `list_errors`)
     postponed, ///< the next block was in error back-off; it was moved to its retry time
@@ -72,7 +80,7 @@ enum class resync_outcome {
     empty,     ///< the queue is empty
 };
 
-/// The result of @ref block_manager::resync_step.
+/// The result of @ref garage::block::block_manager::resync_step.
 struct resync_step_result {
     resync_outcome outcome = resync_outcome::empty; ///< what was done
     std::chrono::milliseconds wait{0};              ///< for `waiting`: until the next item is due
@@ -82,13 +90,13 @@ struct resync_step_result {
 /** This node's data blocks: files under the data directories, reference counts and the
     resync queue in the metadata DB.
 
-    **Files.** A block is stored under its hash, in the directory the @ref data_layout gives
-    (see @ref block_store): compressed with zstd at `compression_level`, or plain. Every read
+    **Files.** A block is stored under its hash, in the directory the data layout gives (see
+    @ref garage::block::block_store): compressed with zstd at `compression_level`, or plain. Every read
     verifies the block (plain: BLAKE2b equals the hash; compressed: every frame checksum and
     the hash of the decompressed bytes); a corrupt copy is renamed `.corrupted`, counted,
     queued for resync and reported as `error::corrupt_block`: bad data is never returned.
 
-    **Reference counts** (tree `block_local_rc`, see @ref rc_value) are changed by
+    **Reference counts** (tree `block_local_rc`, see @ref garage::block::rc_value) are changed by
     @ref incref and @ref decref inside the caller's transaction (the `block_ref` table's
     hook), so they commit or abort with the reference itself. When a count drops to zero the
     block becomes deletable `gc_delay` later, and a resync is queued for then.
@@ -96,16 +104,16 @@ struct resync_step_result {
     **Resync queue** (tree `block_local_resync_queue`, key `u64_be(when_msec) ‖ hash`, value
     the hash; failures in `block_local_resync_errors`, `hash → u64_be(errors) ‖
     u64_be(last_try)`). @ref resync_step takes the first due block and: deletes its files if
-    its count is zero and due (after asking the @ref block_fetcher to offload it, and
-    re-checking the count and the files' age under the block's mutex); fetches it through
-    the @ref block_fetcher if it is referenced but missing. A failure is recorded and retried
+    its count is zero and due (after asking the @ref garage::block::block_fetcher to offload
+    it, and re-checking the count and the files' age under the block's mutex); fetches it
+    through the fetcher if it is referenced but missing. A failure is recorded and retried
     with exponential back-off.
 
     Blocking: every member function does file or DB I/O; call them from a thread pool.
     None may be called from inside a transaction of the same backend, except @ref incref
     and @ref decref, which must be.
 
-    @tparam Storage Models @ref storage::storage_backend.
+    @tparam Storage Models @ref garage::storage::storage_backend (the metadata DB).
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe; set the hooks (`set_rc_recount`,
@@ -124,8 +132,11 @@ struct resync_step_result {
 template <storage::storage_backend Storage>
 class block_manager {
 public:
+    /// The metadata DB's type.
     using storage_type = Storage;
+    /// A tree of the metadata DB.
     using tree_type = typename Storage::tree_type;
+    /// A transaction of the metadata DB (that of @ref incref and @ref decref).
     using transaction_type = typename Storage::transaction_type;
     /// Recounts the references of a block from the `block_ref` table, in a transaction.
     using rc_recount_function =
@@ -143,9 +154,10 @@ public:
         @param db      The metadata DB; it must outlive the manager.
         @param options Directories and settings.
         @param fetcher How to reach other nodes; `nullptr` for a node alone
-                       (@ref null_block_fetcher).
-        @return `error::invalid_options` (block size 0 or above @ref max_block_size),
-                errors of @ref data_layout::load_or_initialize (`layout_mismatch` when a
+                       (@ref garage::block::null_block_fetcher).
+        @return The manager; `error::invalid_options` (block size 0 or above
+                @ref garage::block::max_block_size), errors of
+                @ref garage::block::data_layout::load_or_initialize (`layout_mismatch` when a
                 data directory is not the one remembered), or a storage error. */
     static util::result<std::unique_ptr<block_manager>>
     open(Storage& db, block_options options, std::unique_ptr<block_fetcher> fetcher = nullptr);
@@ -158,17 +170,22 @@ public:
     /** Stores `data` as the block `h` (its BLAKE2b hash, computed by the caller): compressed
         when `compression_level` is set, written to a temporary file then renamed. An existing
         compressed copy is kept; an existing plain one is replaced by a compressed one.
-        @return `error::block_too_large` if `data` exceeds `block_size`; `error::no_space`;
+        @param h    The block's hash (not checked against `data`).
+        @param data The plain bytes of the block.
+        @return Success; `error::block_too_large` if `data` exceeds `block_size`; `error::no_space`;
                 `error::io_error`. */
     util::result<void> write_block(util::hash32 const& h, std::string_view data);
 
     /** Stores a block as received from another node (plain or compressed), after verifying
         it against `h`.
-        @return `error::corrupt_block` if it does not match (nothing is written); as
+        @param h   The block's hash.
+        @param blk The block, plain or compressed.
+        @return Success; `error::corrupt_block` if it does not match (nothing is written); as
                 @ref write_block otherwise. */
     util::result<void> write_raw_block(util::hash32 const& h, data_block const& blk);
 
     /** Reads and verifies block `h`.
+        @param h The block's hash.
         @return The plain bytes; `error::block_not_found` if no copy is here (a resync is
                 queued to fetch it if it is referenced); `error::corrupt_block` if the copy
                 fails verification (it is renamed `.corrupted`, counted and queued for
@@ -176,44 +193,55 @@ public:
     util::result<std::string> read_block(util::hash32 const& h);
 
     /** Reads and verifies block `h` as stored (for sending to another node).
-        @return As @ref read_block. */
+        @param h The block's hash.
+        @return The block, plain or compressed as stored; errors as @ref read_block. */
     util::result<data_block> read_raw_block(util::hash32 const& h);
 
-    /// True when a copy of `h` is stored here (unverified).
+    /** @param h The block's hash.
+        @return True when a copy of the block is stored here (unverified). */
     bool has_block(util::hash32 const& h) const { return store_.find(h).has_value(); }
 
-    /// Where the copy of `h` that reads use is, if any.
+    /** @param h The block's hash.
+        @return Where the copy of the block that reads use is; `nullopt` if there is none. */
     std::optional<block_location> find_block(util::hash32 const& h) const { return store_.find(h); }
 
     // ---- reference counts
 
     /** Adds a reference to `h`, in the caller's transaction. When the count was zero, queues
         a check (after `missing_block_delay`) that the block is present.
-        @return `error::corrupt_metadata` for a malformed stored count; storage errors. */
+        @param tx A write transaction of the metadata DB.
+        @param h  The block's hash.
+        @return Success; `error::corrupt_metadata` for a malformed stored count; storage errors. */
     util::result<void> incref(transaction_type& tx, util::hash32 const& h);
 
     /** Drops a reference to `h`, in the caller's transaction. When the count reaches zero the
         block becomes deletable at `now + gc_delay` and a resync is queued for then
         (`gc_delay` + 10 s, or `gc_delay` itself when that is shorter than 10 s).
         Dropping a reference that does not exist changes nothing.
+        @param tx A write transaction of the metadata DB.
+        @param h  The block's hash.
         @return As @ref incref. */
     util::result<void> decref(transaction_type& tx, util::hash32 const& h);
 
-    /// The reference count of `h`.
+    /** @param h The block's hash.
+        @return The block's reference count; `error::corrupt_metadata` or a storage error. */
     util::result<rc_value> get_rc(util::hash32 const& h) const;
 
-    /// The number of entries of `block_local_rc`.
+    /// @return The number of entries of `block_local_rc`; a storage error.
     util::result<std::size_t> rc_len() const { return db_.len(trees_.rc); }
 
     /** Sets how references are recounted (from the `block_ref` table) before a block whose
         count is zero is deleted; a non-zero recount fixes the stored count and keeps the
-        block. Without it the stored count is trusted. */
+        block. Without it the stored count is trusted.
+        @param f Given a transaction and a block's hash, the number of references to it. */
     void set_rc_recount(rc_recount_function f) { recount_ = std::move(f); }
 
     // ---- resync
 
     /** Queues a resync of `h` in `delay` (its own transaction).
-        @return Storage errors. */
+        @param h     The block's hash.
+        @param delay How long from now.
+        @return Success; storage errors. */
     util::result<void> put_to_resync(util::hash32 const& h, std::chrono::milliseconds delay);
 
     /** Resyncs the first due block of the queue (see the class description).
@@ -221,39 +249,44 @@ public:
                 error of the step: it is recorded (see @ref list_errors). */
     util::result<resync_step_result> resync_step();
 
-    /// The number of queued resyncs.
+    /// @return The number of queued resyncs; a storage error.
     util::result<std::size_t> resync_queue_len() const { return db_.len(trees_.queue); }
-    /// The number of blocks whose last resync failed.
+    /// @return The number of blocks whose last resync failed; a storage error.
     util::result<std::size_t> resync_errors_len() const { return db_.len(trees_.errors); }
 
-    /// The blocks whose last resync failed, by hash.
+    /// @return The blocks whose last resync failed, by hash; `error::corrupt_metadata` or a storage error.
     util::result<std::vector<resync_error_info>> list_errors() const;
 
     /** Forgets the back-off of a block in error and queues it now (`garage block
-        retry-now`). @return `error::block_not_found` if it is not in error. */
+        retry-now`).
+        @param h The block's hash.
+        @return Success; `error::block_not_found` if it is not in error. */
     util::result<void> clear_backoff(util::hash32 const& h);
 
-    /** Called after a resync is queued (to wake resync workers). Cheap and thread-safe. */
+    /** Sets the function called after a resync is queued (to wake resync workers).
+        @param f Must be cheap and thread-safe; it may be called from inside a transaction. */
     void on_resync_queued(std::function<void()> f) { resync_wakeup_ = std::move(f); }
 
     // ---- scrub
 
-    /** Checks the next block file of a scrub pass (@ref block_store::scrub_step); a corrupt
-        one is set aside and its resync queued at once. */
+    /** Checks the next block file of a scrub pass (@ref garage::block::block_store::scrub_step);
+        a corrupt one is set aside and its resync queued at once.
+        @param cursor The position of the pass; advanced past the file checked.
+        @return What was done; an I/O error. */
     util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
 
-    /// Corrupt copies set aside since `open` (by reads and by scrub).
+    /// @return The number of corrupt copies set aside since `open` (by reads and by scrub).
     std::uint64_t corruptions() const noexcept { return store_.corruptions(); }
 
     // ---- access
 
-    /// The block files.
+    /// @return The block files.
     block_store& store() noexcept { return store_; }
-    /// The data layout.
+    /// @return The data layout.
     data_layout const& layout() const noexcept { return store_.layout(); }
-    /// The settings.
+    /// @return The settings.
     block_options const& options() const noexcept { return options_; }
-    /// The metadata DB.
+    /// @return The metadata DB.
     Storage& storage() noexcept { return db_; }
 
 private:

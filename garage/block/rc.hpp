@@ -37,48 +37,55 @@ public:
     /// Absent.
     constexpr rc_value() noexcept = default;
 
-    /// No entry.
+    /// @return No entry.
     static constexpr rc_value absent() noexcept { return {}; }
-    /// `count` references (`count` > 0; 0 gives `absent()`).
+    /** @param count The number of references.
+        @return `count` references; `absent()` when `count` is 0. */
     static constexpr rc_value present(std::uint64_t count) noexcept
     {
         return count == 0 ? rc_value() : rc_value(state::present, count);
     }
-    /// No reference; deletable from `at_msec` (Unix milliseconds).
+    /** @param at_msec When the block may be deleted (Unix milliseconds).
+        @return No reference; deletable from `at_msec`. */
     static constexpr rc_value deletable(std::uint64_t at_msec) noexcept
     {
         return rc_value(state::deletable, at_msec);
     }
 
-    /** Decodes a stored value (`nullopt`: no entry).
-        @return `error::corrupt_metadata` if the value is neither 8 nor 16 bytes long, or is a
+    /** Decodes a stored value.
+        @param stored The stored bytes; `nullopt` when there is no entry.
+        @return The value; `error::corrupt_metadata` if the value is neither 8 nor 16 bytes long, or is a
                 16-byte value whose first 8 bytes are not zero. */
     static util::result<rc_value> decode(std::optional<std::string_view> stored);
 
-    /// The stored form; `nullopt` for absent (the entry is removed).
+    /// @return The stored form; `nullopt` for absent (the entry is removed).
     std::optional<std::string> encode() const;
 
-    /// The state.
+    /// @return The state.
     constexpr state get_state() const noexcept { return state_; }
-    /// The number of references (0 unless present).
+    /// @return The number of references (0 unless present).
     constexpr std::uint64_t count() const noexcept { return state_ == state::present ? value_ : 0; }
-    /// When a deletable block may be deleted (Unix milliseconds), or nullopt.
+    /// @return When a deletable block may be deleted (Unix milliseconds); `nullopt` otherwise.
     constexpr std::optional<std::uint64_t> deletable_at() const noexcept
     {
         return state_ == state::deletable ? std::optional<std::uint64_t>(value_) : std::nullopt;
     }
-    /// True when there is no reference (absent or deletable).
+    /// @return True when there is no reference (absent or deletable).
     constexpr bool is_zero() const noexcept { return state_ != state::present; }
-    /// True when the block may be deleted at time `now_msec`: absent, or deletable and due.
+    /** @param now_msec The current time (Unix milliseconds).
+        @return True when the block may be deleted now: absent, or deletable and due. */
     constexpr bool is_deletable(std::uint64_t now_msec) const noexcept
     {
         return state_ == state::absent || (state_ == state::deletable && now_msec >= value_);
     }
 
-    /// One more reference.
+    /// @return One more reference (an absent or deletable value becomes `present(1)`).
     constexpr rc_value incremented() const noexcept { return present(count() + 1); }
-    /** One reference less: a count of 1 becomes deletable at `now_msec + gc_delay_msec`; an
-        absent or deletable value is unchanged. */
+    /** One reference less.
+        @param now_msec      The current time (Unix milliseconds).
+        @param gc_delay_msec How long a block stays after its last reference is dropped.
+        @return A count above 1 less one; a count of 1 becomes deletable at
+                `now_msec + gc_delay_msec`; an absent or deletable value is unchanged. */
     constexpr rc_value decremented(std::uint64_t now_msec, std::uint64_t gc_delay_msec) const noexcept
     {
         if (state_ != state::present) {
@@ -87,6 +94,7 @@ public:
         return value_ > 1 ? present(value_ - 1) : deletable(now_msec + gc_delay_msec);
     }
 
+    /// Equal when state and count (or deletion time) are equal.
     friend constexpr bool operator==(rc_value const&, rc_value const&) noexcept = default;
 
 private:
@@ -96,7 +104,10 @@ private:
     std::uint64_t value_ = 0;
 };
 
-/// Writes `absent`, `present(n)` or `deletable(at)` (for logs and test output).
+/** Writes `absent`, `present(n)` or `deletable(at)` (for logs and test output).
+    @param os The stream.
+    @param v  The value.
+    @return `os`. */
 template <class CharT, class Traits>
 std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>& os, rc_value const& v)
 {

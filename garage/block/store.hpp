@@ -30,6 +30,7 @@ struct block_location {
     data_layout::dir_index dir = 0;                  ///< the data directory holding it
     bool primary = false;                            ///< true when that is the block's primary directory
 
+    /// Equal when every field is equal.
     friend bool operator==(block_location const&, block_location const&) = default;
 };
 
@@ -48,10 +49,11 @@ public:
     /// At the start of a pass.
     scrub_cursor() = default;
 
-    /// True once the walk has gone past the last directory.
+    /// @return True once the walk has gone past the last directory.
     bool finished() const noexcept { return finished_; }
 
-    /// The fraction of the walk done, in [0, 1], for `dir_count` data directories.
+    /** @param dir_count The number of data directories.
+        @return The fraction of the walk done, in [0, 1] (1 when finished or with no directory). */
     double progress(std::size_t dir_count) const noexcept
     {
         if (finished_ || dir_count == 0) {
@@ -62,7 +64,9 @@ public:
         return p > 1.0 ? 1.0 : p;
     }
 
-    /// cereal: a format version, the directory, the next folder and the finished flag.
+    /** cereal: a format version, the directory, the next folder and the finished flag (the
+        files pending in the current folder are not saved).
+        @param ar A cereal archive. */
     template <class Archive>
     void serialize(Archive& ar)
     {
@@ -70,6 +74,7 @@ public:
         ar(version, dir_, prefix_, finished_);
     }
 
+    /// Equal when the persisted parts (directory, folder, finished flag) are equal.
     friend bool operator==(scrub_cursor const& a, scrub_cursor const& b) noexcept
     {
         return a.dir_ == b.dir_ && a.prefix_ == b.prefix_ && a.finished_ == b.finished_;
@@ -85,7 +90,7 @@ private:
     std::deque<std::filesystem::path> pending_; // files of the current folder not yet visited
 };
 
-/// What one step of a scrub pass did (@ref block_store::scrub_step).
+/// What one step of a scrub pass did (@ref garage::block::block_store::scrub_step).
 struct scrub_step_result {
     bool finished = false;               ///< the pass is over; nothing was checked
     std::optional<util::hash32> checked; ///< the block whose file was checked in this step
@@ -93,12 +98,13 @@ struct scrub_step_result {
     std::size_t removed_temporaries = 0; ///< leftover `.tmp` files removed on the way
 };
 
-/** The block files of this node, spread over its data directories by a @ref data_layout.
+/** The block files of this node, spread over its data directories by a
+    @ref garage::block::data_layout.
 
     Writes go to `<file>.tmp<8 random hex>` and are renamed into place (with an fsync of the
     file before and of its folder after, when `data_fsync`), so a reader never sees part of
     a file and a crash leaves at most a `.tmp` file, which no read looks at and which
-    @ref scrub_step removes. Mutations of one block are serialized by one of 256 mutexes,
+    `scrub_step` removes. Mutations of one block are serialized by one of 256 mutexes,
     chosen by the first two bytes of its hash. Reads take no lock.
 
     Blocking file I/O: call from a thread pool, never from a reactor thread.
@@ -119,13 +125,17 @@ public:
     block_store(block_store const&) = delete;
     block_store& operator=(block_store const&) = delete;
 
-    /// The data layout.
+    /// @return The data layout.
     data_layout const& layout() const noexcept { return layout_; }
 
-    /// The first copy of `h` found, searching the primary directory then the secondary ones.
+    /** Finds the copy of a block that reads use.
+        @param h The block's hash.
+        @return The first copy found, searching the primary directory then the secondary
+                ones (in each, the preferred encoding first); `nullopt` if there is none. */
     std::optional<block_location> find(util::hash32 const& h) const;
 
-    /// Every copy of `h` in every directory where the layout may put it.
+    /** @param h The block's hash.
+        @return Every copy of the block in every directory where the layout may put it. */
     std::vector<block_location> find_all(util::hash32 const& h) const;
 
     /** Stores `blk` as the block `h` (its content is not checked against `h`).
@@ -133,22 +143,29 @@ public:
         An existing compressed copy is kept; an existing plain copy is kept unless `blk` is
         compressed, which replaces it. A copy found outside the primary directory is rewritten
         there and the old file removed. A kept copy has its modification time refreshed
-        (a deletion that raced with this write then sees a fresh file, see @ref delete_if).
-        @return `error::no_space` when the directory is full, `error::io_error` otherwise. */
+        (a deletion that raced with this write then sees a fresh file, see `delete_if`).
+        @param h   The block's hash.
+        @param blk The block, plain or compressed.
+        @return Success; `error::no_space` when the directory is full, `error::io_error` otherwise. */
     util::result<void> write(util::hash32 const& h, data_block const& blk);
 
     /** Reads the file of one copy, unchecked.
-        @return `nullopt` if the file has gone (moved or deleted concurrently);
+        @param loc The copy, as found by `find` or `find_all`.
+        @return The block; `nullopt` if the file has gone (moved or deleted concurrently);
                 `error::corrupt_block` if it is larger than any valid block;
                 `error::io_error` on a read failure. */
     util::result<std::optional<data_block>> read(block_location const& loc) const;
 
     /** Renames a corrupt copy to `<file>.corrupted` (under the block's mutex) and counts it.
+        @param h   The block's hash.
+        @param loc The corrupt copy.
         @return true if this call renamed it; false if the file had already gone. */
     util::result<bool> quarantine(util::hash32 const& h, block_location const& loc);
 
     /** Under the block's mutex: finds every copy of `h`, asks `still_unneeded(copies)` and, if
         it says true, deletes them all (and fsyncs their folders when `data_fsync`).
+        @param h              The block's hash.
+        @param still_unneeded Decides, given the copies found, whether they may be deleted.
         @return The number of files deleted, or the error of `still_unneeded` or of a deletion. */
     util::result<std::size_t>
     delete_if(util::hash32 const& h,
@@ -157,13 +174,16 @@ public:
     /** Checks the next block file of a scrub pass: reads it, verifies it against the hash in
         its name, and renames it `.corrupted` (counted) if it fails. Leftover `.tmp` files met
         on the way are removed (under the block's mutex, so never one being written).
+        @param cursor The position of the pass; advanced past the file checked.
         @return What was done; an I/O error stops the step (the cursor stays valid). */
     util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
 
-    /// The number of corrupt copies set aside since this store was made.
+    /// @return The number of corrupt copies set aside since this store was made.
     std::uint64_t corruptions() const noexcept { return corruptions_.load(std::memory_order_relaxed); }
 
-    /// The mutex of the block `h` (hash bytes 0..2, modulo 256).
+    /** @param h A block's hash.
+        @return The mutex that serializes changes to the block's files (chosen by hash bytes
+                0 and 1, modulo @ref mutex_count). */
     std::mutex& mutex_of(util::hash32 const& h) noexcept
     {
         return mutexes_[((static_cast<std::size_t>(h[0]) << 8) | h[1]) % mutex_count];

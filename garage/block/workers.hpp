@@ -31,7 +31,8 @@ inline constexpr std::uint32_t default_resync_tranquility = 2;
 inline constexpr std::uint32_t default_scrub_tranquility = 4;
 /// The time between two scrub passes, before the random extra (`SCRUB_INTERVAL`).
 inline constexpr std::chrono::milliseconds scrub_interval = std::chrono::hours(24 * 25);
-/// The largest random extra added to @ref scrub_interval (so passes run every 25–35 days).
+/// The largest random extra added to @ref garage::block::scrub_interval (so passes run every
+/// 25–35 days).
 inline constexpr std::chrono::milliseconds scrub_interval_random = std::chrono::hours(24 * 10);
 /// How often a running scrub saves its position.
 inline constexpr std::chrono::milliseconds scrub_checkpoint_interval = std::chrono::seconds(60);
@@ -41,13 +42,15 @@ struct resync_config {
     std::uint32_t worker_count = 1;                         ///< active resync workers, 1..8
     std::uint32_t tranquility = default_resync_tranquility; ///< sleep per unit of work
 
-    /// cereal: a format version, then the fields.
+    /** cereal: a format version, then the fields.
+        @param ar A cereal archive. */
     template <class Archive>
     void serialize(Archive& ar)
     {
         std::uint32_t version = 1;
         ar(version, worker_count, tranquility);
     }
+    /// Equal when every field is equal.
     friend bool operator==(resync_config const&, resync_config const&) = default;
 };
 
@@ -59,7 +62,8 @@ struct scrub_info {
     std::uint64_t corruptions_detected = 0;                ///< corrupt files found by scrub, ever
     std::optional<scrub_cursor> checkpoint;                ///< the position of an unfinished pass
 
-    /// cereal: a format version, then the fields.
+    /** cereal: a format version, then the fields.
+        @param ar A cereal archive. */
     template <class Archive>
     void serialize(Archive& ar)
     {
@@ -67,10 +71,14 @@ struct scrub_info {
         ar(version, tranquility, time_last_complete_scrub, time_next_run_scrub, corruptions_detected,
            checkpoint);
     }
+    /// Equal when every field is equal.
     friend bool operator==(scrub_info const&, scrub_info const&) = default;
 };
 
-/// `from_msec` + @ref scrub_interval + a uniformly random part of @ref scrub_interval_random.
+/** When the next automatic scrub pass is due.
+    @param from_msec The start of the wait (Unix milliseconds), usually the end of a pass.
+    @return `from_msec` + @ref garage::block::scrub_interval + a random part, below
+            @ref garage::block::scrub_interval_random, of the latter. */
 std::uint64_t next_scrub_time(std::uint64_t from_msec);
 
 /// What the scrub worker is doing.
@@ -83,61 +91,72 @@ enum class scrub_state {
 /** Steers the block workers: resync worker count and tranquility (persisted in
     `resync_cfg`), scrub commands and tranquility (persisted in `scrub_info`).
 
-    Created by @ref spawn_workers and shared with its workers; keep it to send commands.
+    Created by @ref garage::block::spawn_workers and shared with its workers; keep it to send
+    commands.
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe.
 */
 class block_worker_control {
 public:
-    /** A control for the workers of a node whose metadata directory is `metadata_dir`; loads
-        `resync_cfg` (defaults if absent or unreadable). Timers of the wake-up signal run on `ex`. */
+    /** A control for the workers of a node; loads `resync_cfg` (defaults if absent or
+        unreadable).
+        @param metadata_dir The node's metadata directory (where `resync_cfg` is kept).
+        @param ex           The executor on which the timers of the wake-up signals run. */
     block_worker_control(std::filesystem::path const& metadata_dir, util::net::any_io_executor ex);
     block_worker_control(block_worker_control const&) = delete;
     block_worker_control& operator=(block_worker_control const&) = delete;
 
-    /// The number of active resync workers.
+    /// @return The number of active resync workers.
     std::size_t resync_worker_count() const;
     /** Sets the number of active resync workers (`resync-worker-count`) and saves it.
-        @return `error::invalid_options` outside 1..@ref max_resync_workers; a save failure. */
+        @param n The number, 1 to @ref garage::block::max_resync_workers.
+        @return Success; `error::invalid_options` outside that range; a save failure. */
     util::result<void> set_resync_worker_count(std::size_t n);
-    /// The resync tranquility.
+    /// @return The resync tranquility.
     std::uint32_t resync_tranquility() const;
-    /// Sets the resync tranquility (`resync-tranquility`) and saves it.
+    /** Sets the resync tranquility (`resync-tranquility`) and saves it.
+        @param t The sleep after each step, as a multiple of the time the step took (0: none).
+        @return Success; a save failure. */
     util::result<void> set_resync_tranquility(std::uint32_t t);
 
     /// Starts a scrub pass now (if none is running or paused).
     void scrub_start() { send({command::start, {}, 0}); }
-    /// Pauses a running pass for `d` (Garage's `repair scrub pause` uses 24 h).
+    /** Pauses a running pass.
+        @param d For how long (Garage's `repair scrub pause` uses 24 h). */
     void scrub_pause(std::chrono::milliseconds d) { send({command::pause, d, 0}); }
     /// Resumes a paused pass.
     void scrub_resume() { send({command::resume, {}, 0}); }
     /// Abandons the current pass.
     void scrub_cancel() { send({command::cancel, {}, 0}); }
-    /// Sets the scrub tranquility (`scrub-tranquility`), saved with the scrub state.
+    /** Sets the scrub tranquility (`scrub-tranquility`), saved with the scrub state.
+        @param t The sleep after each step, as a multiple of the time the step took (0: none). */
     void scrub_set_tranquility(std::uint32_t t) { send({command::set_tranquility, {}, t}); }
 
-    /// The scrub state as last published by the scrub worker.
+    /// @return The scrub state as last published by the scrub worker.
     scrub_info scrub_snapshot() const;
-    /// What the scrub worker is doing, as last published.
+    /// @return What the scrub worker is doing, as last published.
     scrub_state scrub_current_state() const;
 
-    /// The signal that wakes the resync workers (the manager's `on_resync_queued`).
+    /// @return The signal that wakes the resync workers (the manager's `on_resync_queued`).
     std::shared_ptr<util::async_notify> const& resync_notify() const noexcept { return resync_notify_; }
-    /// The signal that wakes the scrub worker (a command was sent).
+    /// @return The signal that wakes the scrub worker (a command was sent).
     std::shared_ptr<util::async_notify> const& scrub_notify() const noexcept { return scrub_notify_; }
 
-    /// A scrub command (for the scrub worker).
+    /** A scrub command (for the scrub worker): `start`, `pause`, `resume`, `cancel` and
+        `set_tranquility`, sent by the `scrub_*` functions of the same names. */
     enum class command { start, pause, resume, cancel, set_tranquility };
     /// A scrub command with its argument.
     struct scrub_command {
-        command kind = command::start;
-        std::chrono::milliseconds pause_for{0};
-        std::uint32_t tranquility = 0;
+        command kind = command::start;          ///< the command
+        std::chrono::milliseconds pause_for{0}; ///< for `pause`: how long
+        std::uint32_t tranquility = 0;          ///< for `set_tranquility`: the new value
     };
-    /// Takes the pending scrub commands (for the scrub worker).
+    /// @return The pending scrub commands, oldest first, which are removed (for the scrub worker).
     std::deque<scrub_command> take_scrub_commands();
-    /// Publishes the scrub state (for the scrub worker).
+    /** Publishes the scrub state (for the scrub worker).
+        @param info The persisted state.
+        @param s    What the worker is doing. */
     void publish_scrub(scrub_info const& info, scrub_state s);
 
 private:
@@ -153,7 +172,7 @@ private:
     std::shared_ptr<util::async_notify> scrub_notify_;
 };
 
-/** What @ref spawn_workers starts. */
+/** What @ref garage::block::spawn_workers starts. */
 struct block_worker_options {
     /// Do not start the scrub worker (`disable_scrub`).
     bool disable_scrub = false;
@@ -168,9 +187,11 @@ struct block_worker_options {
     `<metadata_dir>/scrub_info`, resumed from its checkpoint after a restart).
 
     Sets the manager's `on_resync_queued` hook.
+    @tparam Storage The manager's metadata DB; models @ref garage::storage::storage_backend.
     @param m      The manager; it must outlive the runner's workers.
     @param runner Where the workers run (a thread pool: their steps block on file I/O).
     @param ex     The executor for the workers' timers (usually the runner's).
+    @param options Whether to start the scrub worker, and the workers' longest sleep.
     @return The control handle (shared with the workers).
     @par Thread Safety
     Call once per manager, before sharing it.

@@ -9,6 +9,7 @@
 #include <garage/model/bucket_alias.hpp>
 #include <garage/model/error.hpp>
 #include <garage/model/key.hpp>
+#include <garage/model/object.hpp>
 #include <garage/model/permission.hpp>
 #include <garage/util/error.hpp>
 #include <garage/util/time.hpp>
@@ -21,7 +22,10 @@
 namespace garage::model {
 
 /** The key with id `key_id`, if it exists and is not deleted.
-    @tparam Model A @ref garage::model::basic_model. */
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param key_id The access key id.
+    @return The key; `nullopt` if there is none or it is deleted; a storage error. */
 template <class Model>
 util::result<std::optional<access_key>> get_key(Model& m, std::string_view key_id)
 {
@@ -35,7 +39,12 @@ util::result<std::optional<access_key>> get_key(Model& m, std::string_view key_i
     return std::move(*k);
 }
 
-/** The bucket a global alias points to, if any. */
+/** The bucket a global alias points to, if any.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param name   The alias.
+    @return The bucket id; `nullopt` if the alias does not exist or points nowhere; a storage
+            error. */
 template <class Model>
 util::result<std::optional<util::uuid>> resolve_global_alias(Model& m, std::string_view name)
 {
@@ -49,7 +58,13 @@ util::result<std::optional<util::uuid>> resolve_global_alias(Model& m, std::stri
     return (*a)->state.get();
 }
 
-/** The bucket a request names: the key's local alias first, then the global alias. */
+/** The bucket a request names: the key's local alias first, then the global alias.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param name   The bucket name in the request.
+    @param key    The request's access key; `nullptr` for an anonymous request (global aliases
+                  only).
+    @return The bucket id; `nullopt` if no alias of that name is set; a storage error. */
 template <class Model>
 util::result<std::optional<util::uuid>> resolve_bucket(Model& m, std::string_view name, access_key const* key)
 {
@@ -61,7 +76,11 @@ util::result<std::optional<util::uuid>> resolve_bucket(Model& m, std::string_vie
     return resolve_global_alias(m, name);
 }
 
-/** The bucket with id `id`, if it exists and is not deleted. */
+/** The bucket with id `id`, if it exists and is not deleted.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket id.
+    @return The bucket; `nullopt` if there is none or it is deleted; a storage error. */
 template <class Model>
 util::result<std::optional<bucket>> get_bucket(Model& m, util::uuid const& id)
 {
@@ -76,8 +95,14 @@ util::result<std::optional<bucket>> get_bucket(Model& m, util::uuid const& id)
 }
 
 /** Points global alias `name` at bucket `id` (both the alias table and the bucket's list).
-    @return `error::invalid_bucket_name`-like bad request on an invalid name, or a conflict if
-            the alias points to another bucket. */
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @param name   The alias, a valid bucket name.
+    @param allow_punycode Whether names with `xn--` labels are accepted.
+    @return Success (also when the alias already points to `id`); `error::invalid_bucket_name`
+            on an invalid name; `error::bucket_already_exists` if the alias points to another
+            bucket; `error::no_such_bucket` if `id` does not exist; a storage error. */
 template <class Model>
 util::result<void> set_global_alias(Model& m, util::uuid const& id, std::string const& name,
                                     bool allow_punycode = false)
@@ -108,7 +133,13 @@ util::result<void> set_global_alias(Model& m, util::uuid const& id, std::string 
     return m.bucket_table().insert(bk);
 }
 
-/** Removes global alias `name` from bucket `id`. */
+/** Removes global alias `name` from bucket `id` (both the alias table and the bucket's list).
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @param name   The alias.
+    @return Success; `error::no_such_bucket` if the alias does not point to `id`; a storage
+            error. */
 template <class Model>
 util::result<void> unset_global_alias(Model& m, util::uuid const& id, std::string const& name)
 {
@@ -134,7 +165,17 @@ util::result<void> unset_global_alias(Model& m, util::uuid const& id, std::strin
     return {};
 }
 
-/** Points the local alias `name` of key `key_id` at bucket `id`. */
+/** Points the local alias `name` of key `key_id` at bucket `id` (on both the key and the
+    bucket).
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @param key_id The access key id.
+    @param name   The alias, a valid bucket name.
+    @param allow_punycode Whether names with `xn--` labels are accepted.
+    @return Success; `error::invalid_bucket_name` on an invalid name; `error::no_such_key`;
+            `error::bucket_already_exists` if the key's alias points to another bucket;
+            `error::no_such_bucket`; a storage error. */
 template <class Model>
 util::result<void> set_local_alias(Model& m, util::uuid const& id, std::string const& key_id,
                                    std::string const& name, bool allow_punycode = false)
@@ -167,7 +208,14 @@ util::result<void> set_local_alias(Model& m, util::uuid const& id, std::string c
     return m.bucket_table().insert(**b);
 }
 
-/** Removes the local alias `name` of key `key_id`. */
+/** Removes the local alias `name` of key `key_id` (from the key, and from bucket `id`'s list
+    if the bucket exists). The key's alias is removed whatever bucket it pointed to.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket the alias pointed to.
+    @param key_id The access key id.
+    @param name   The alias.
+    @return Success; `error::no_such_key`; a storage error. */
 template <class Model>
 util::result<void> unset_local_alias(Model& m, util::uuid const& id, std::string const& key_id,
                                      std::string const& name)
@@ -194,7 +242,14 @@ util::result<void> unset_local_alias(Model& m, util::uuid const& id, std::string
     return {};
 }
 
-/** Sets the permissions of key `key_id` on bucket `id`, on both sides (bucket and key). */
+/** Sets the permissions of key `key_id` on bucket `id`, on both sides (bucket and key), with
+    a timestamp later than the key's current one for the bucket, so that they win the merge.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @param key_id The access key id.
+    @param perm   The permissions (read, write, owner); its timestamp is set here.
+    @return Success; `error::no_such_key`; `error::no_such_bucket`; a storage error. */
 template <class Model>
 util::result<void> set_bucket_key_permissions(Model& m, util::uuid const& id, std::string const& key_id,
                                               bucket_key_perm perm)
@@ -227,7 +282,12 @@ util::result<void> set_bucket_key_permissions(Model& m, util::uuid const& id, st
 }
 
 /** Creates a bucket, optionally with a global alias (checked free first).
-    @return The new bucket's id. */
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param global_alias The bucket's global alias, if any.
+    @param allow_punycode Whether names with `xn--` labels are accepted.
+    @return The new bucket's id; `error::invalid_bucket_name`; `error::bucket_already_exists`
+            if the alias is taken; a storage error. */
 template <class Model>
 util::result<util::uuid> create_bucket(Model& m, std::optional<std::string> const& global_alias,
                                        bool allow_punycode = false)
@@ -256,7 +316,10 @@ util::result<util::uuid> create_bucket(Model& m, std::optional<std::string> cons
     return b.id;
 }
 
-/** Lists the buckets that are not deleted. */
+/** Lists the buckets that are not deleted.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @return The buckets (at most 2^20), by id; a storage error. */
 template <class Model>
 util::result<std::vector<bucket>> list_buckets(Model& m)
 {
@@ -264,7 +327,10 @@ util::result<std::vector<bucket>> list_buckets(Model& m)
                                       std::size_t(1) << 20);
 }
 
-/** Lists the keys that are not deleted. */
+/** Lists the keys that are not deleted.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @return The keys (at most 2^20), by key id; a storage error. */
 template <class Model>
 util::result<std::vector<access_key>> list_keys(Model& m)
 {
@@ -272,16 +338,21 @@ util::result<std::vector<access_key>> list_keys(Model& m)
                                    std::size_t(1) << 20);
 }
 
-/** Whether a bucket holds no object (complete or uploading). */
+/** Whether a bucket holds no object (complete or uploading).
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @return True when none of the bucket's first 16 object entries is live (entries that are
+            tombstones are skipped); a storage error. */
 template <class Model>
 util::result<bool> bucket_is_empty(Model& m, util::uuid const& id)
 {
-    auto objs = m.object_table().get_range(id, std::nullopt, std::nullopt, 16);
-    if (!objs) {
-        return objs.error();
-    }
-    for (auto const& o : *objs) {
-        if (!o.is_tombstone()) {
+    for (auto const f : {object_filter::is_data(), object_filter::is_uploading()}) {
+        auto objs = m.object_table().get_range(id, std::nullopt, f, 1);
+        if (!objs) {
+            return objs.error();
+        }
+        if (!objs->empty()) {
             return false;
         }
     }
@@ -289,7 +360,11 @@ util::result<bool> bucket_is_empty(Model& m, util::uuid const& id)
 }
 
 /** Deletes an empty bucket: its global and local aliases are removed, its permissions revoked.
-    @return a conflict (`error::bucket_not_empty`) if it holds objects. */
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param id     The bucket.
+    @return Success; `error::no_such_bucket`; a conflict (`error::bucket_not_empty`) if it
+            holds objects; a storage error. */
 template <class Model>
 util::result<void> delete_bucket(Model& m, util::uuid const& id)
 {
@@ -325,7 +400,11 @@ util::result<void> delete_bucket(Model& m, util::uuid const& id)
     return m.bucket_table().insert(bucket::deleted(id));
 }
 
-/** Deletes a key: its permissions and local aliases are removed from the buckets first. */
+/** Deletes a key: its permissions and local aliases are removed from the buckets first.
+    @tparam Model A @ref garage::model::basic_model.
+    @param m      The model (its tables).
+    @param key_id The access key id.
+    @return Success; `error::no_such_key`; a storage error. */
 template <class Model>
 util::result<void> delete_key(Model& m, std::string const& key_id)
 {

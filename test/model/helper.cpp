@@ -82,3 +82,29 @@ TEST_CASE("key permissions and local aliases are kept on both sides", "[model][h
     CHECK(model::delete_key(m, key.key_id).error().code == model::error::no_such_key);
 }
 } // namespace
+
+namespace {
+TEST_CASE("a bucket with objects behind many tombstones is not empty", "[model][helper]")
+{
+    fixture f;
+    auto& m = *f.m;
+    auto id = model::create_bucket(m, std::string("full")).value();
+    auto version = [](std::uint64_t ts, model::object_version_data d) {
+        return model::object_version{util::gen_uuid(), ts, model::version_complete{std::move(d)}};
+    };
+    // Twenty deleted objects sort before one live object.
+    for (int i = 0; i < 20; ++i) {
+        model::object o(id, "a" + std::to_string(100 + i), {version(1 + i, model::delete_marker{})});
+        REQUIRE(m.object_table().insert(o).has_value());
+    }
+    CHECK(model::bucket_is_empty(m, id).value());
+    model::inline_data data;
+    data.meta.size = 1;
+    data.bytes = "x";
+    REQUIRE(m.object_table().insert(model::object(id, "z-live", {version(50, data)})).has_value());
+    CHECK_FALSE(model::bucket_is_empty(m, id).value());
+    auto r = model::delete_bucket(m, id);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == model::error::bucket_not_empty);
+}
+} // namespace

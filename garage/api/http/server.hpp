@@ -21,12 +21,17 @@
 #include <string_view>
 #include <variant>
 
+/** The HTTP layer under the APIs: @ref garage::api::http::server, an HTTP/1.1 server on
+    Boost.Beast and Asio coroutines that hands each request to a handler as an
+    @ref garage::api::http::exchange. Bazel target `//garage/api/http`.
+*/
 namespace garage::api::http {
 
 namespace net = boost::asio;
 namespace beast_http = boost::beast::http;
 
-/// The request line and headers of a request (its body is read from the @ref exchange).
+/// The request line and headers of a request (its body is read from the
+/// @ref garage::api::http::exchange).
 using request_header = beast_http::request_header<>;
 /// A response head, for streamed responses.
 using response_header = beast_http::response_header<>;
@@ -35,8 +40,8 @@ using string_response = beast_http::response<beast_http::string_body>;
 
 /** One request and its response, as seen by a handler.
 
-    The handler reads the request body with @ref read_some (or @ref read_all), then answers
-    either at once with @ref respond, or in a stream: @ref write_header, then @ref write_body
+    The handler reads the request body with `read_some` (or `read_all`), then answers
+    either at once with `respond`, or in a stream: `write_header`, then `write_body`
     any number of times, the last call with `last = true`. The body must have a length
     (`Content-Length` set on the header) or the header must ask for chunked encoding.
 
@@ -50,30 +55,45 @@ class exchange {
 public:
     virtual ~exchange() = default;
 
-    /// The request line and headers.
+    /// @return The request line and headers.
     virtual request_header const& request() const noexcept = 0;
-    /// A per-request id for logs and error bodies (hex).
+    /// @return A per-request id for logs and error bodies (hex).
     virtual std::string const& request_id() const noexcept = 0;
-    /// The peer's address, as text (`ip:port`, or the socket path).
+    /// @return The peer's address, as text (`ip:port`, or the socket path).
     virtual std::string const& remote() const noexcept = 0;
 
     /** Reads up to `buf.size()` bytes of the request body.
+        @param buf Where the bytes go.
         @return The number of bytes read; 0 at the end of the body; an error if the client
                 sent a malformed body or went away. */
     virtual net::awaitable<util::result<std::size_t>> read_some(std::span<char> buf) = 0;
 
-    /** Reads the whole remaining body, failing with `error::body_too_large` past `limit`. */
+    /** Reads the whole remaining body (with `read_some`).
+        @param limit The most bytes accepted.
+        @return The body; `error::body_too_large` past `limit`; the errors of `read_some`. */
     net::awaitable<util::result<std::string>> read_all(std::size_t limit);
 
-    /// Sends a complete response (its `Content-Length` is set from the body).
+    /** Sends a complete response (its `Content-Length` is set from the body).
+        @param response The status, headers and body.
+        @return Success; `error::response_state` if a response was already started;
+                `error::connection_closed` if the client went away. */
     virtual net::awaitable<util::result<void>> respond(string_response response) = 0;
-    /// Starts a streamed response.
+    /** Starts a streamed response.
+        @param header The status and headers, with `Content-Length` or chunked encoding.
+        @return Success; `error::response_state` if a response was already started;
+                `error::connection_closed` if the client went away. */
     virtual net::awaitable<util::result<void>> write_header(response_header header) = 0;
-    /// Sends part of a streamed response's body.
+    /** Sends part of a streamed response's body. For a `HEAD` request, or a `204` or `304`
+        response, there is no body: the header completes the response and calls succeed
+        without sending anything.
+        @param data The next bytes of the body.
+        @param last True for the last part (which may be empty).
+        @return Success; `error::response_state` before `write_header` or after the last
+                part; `error::connection_closed` if the client went away. */
     virtual net::awaitable<util::result<void>> write_body(std::string_view data, bool last) = 0;
-    /// Whether a response (or its header) was sent.
+    /// @return Whether a response (or its header) was sent.
     virtual bool response_started() const noexcept = 0;
-    /// Bytes of response body sent so far.
+    /// @return The number of bytes of response body sent so far.
     virtual std::uint64_t body_bytes_sent() const noexcept = 0;
 };
 
@@ -82,9 +102,10 @@ using handler = std::function<net::awaitable<void>(exchange&)>;
 
 /// Where a server listens: a TCP endpoint (`host:port` parsed by the caller) or a Unix socket.
 struct tcp_address {
-    std::string host; ///< an IP address literal (`::`, `0.0.0.0`, `127.0.0.1`, ...)
-    std::uint16_t port = 0;
+    std::string host;       ///< an IP address literal (`::`, `0.0.0.0`, `127.0.0.1`, ...)
+    std::uint16_t port = 0; ///< the TCP port; 0 picks a free one (see `server::port`)
 };
+/// Where a server listens: a TCP address, or the path of a Unix socket (a stale one is replaced).
 using listen_address = std::variant<tcp_address, std::filesystem::path>;
 
 /// Limits and timeouts of a server.
@@ -107,7 +128,14 @@ enum class error {
     response_state,     ///< a response call out of order (e.g. a body before its header)
     listen_failed,      ///< the address could not be bound
 };
+/** The category of the HTTP errors.
+    @return The one category named `"garage.http"`; it maps each @ref garage::api::http::error
+            to a generic `util::condition`. */
 boost::system::error_category const& http_category() noexcept;
+/** Makes an error code of the HTTP layer (found by ADL, so that an
+    @ref garage::api::http::error converts to `util::error_code`).
+    @param e The error.
+    @return The code `e` in @ref garage::api::http::http_category. */
 inline util::error_code make_error_code(error e) noexcept
 {
     return {static_cast<int>(e), http_category()};
@@ -120,7 +148,7 @@ inline util::error_code make_error_code(error e) noexcept
     `listen()` binds (and reports a bind failure as a value); `start()` begins accepting on
     the executor; `stop()` stops accepting, closes idle connections and gives requests in
     flight `drain_timeout` to finish before closing their connections. Destroying a server
-    that was not stopped stops it.
+    closes its listening socket and every open connection at once, without draining.
 
     @par Thread Safety
     `listen`, `start` and `stop` from one thread; connections run on the executor (which may
@@ -128,21 +156,29 @@ inline util::error_code make_error_code(error e) noexcept
 */
 class server {
 public:
+    /** A server that is not yet listening.
+        @param ex      Where connections run (and `stop`'s callback is called).
+        @param h       The handler of every request.
+        @param options Limits and timeouts. */
     server(net::any_io_executor ex, handler h, server_options options = {});
     server(server const&) = delete;
     server& operator=(server const&) = delete;
+    /// Closes the listening socket and every open connection (see `stop` to drain first).
     ~server();
 
-    /// Binds and listens. @return `error::listen_failed` with the address and reason.
+    /** Binds and listens (an IPv6 address also accepts IPv4 where the system allows it).
+        @param address A TCP address or a Unix socket path.
+        @return Success; `error::listen_failed` with the address and reason. */
     util::result<void> listen(listen_address const& address);
-    /// The bound TCP port (useful after listening on port 0); 0 for a Unix socket.
+    /// @return The bound TCP port (useful after listening on port 0); 0 for a Unix socket.
     std::uint16_t port() const noexcept;
     /// Starts accepting connections.
     void start();
     /** Stops accepting, closes idle connections, and lets requests in flight finish within the
-        drain timeout. @p done is called (on the executor) once every connection has ended. */
+        drain timeout.
+        @param done Called (on the executor) once every connection has ended; may be empty. */
     void stop(std::function<void()> done = {});
-    /// Number of open connections.
+    /// @return The number of open connections.
     std::size_t connections() const noexcept;
 
     struct impl; ///< implementation (server.cpp)
