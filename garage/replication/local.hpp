@@ -20,8 +20,10 @@ namespace garage::replication {
 */
 class local {
 public:
-    /// @param self The id of this node (all zero when there is no cluster identity).
-    constexpr explicit local(util::node_id self = {}) noexcept : self_(self) {}
+    /// A node without a cluster identity (its id is all zero).
+    constexpr local() noexcept = default;
+    /** @param self The id of this node. */
+    constexpr explicit local(util::node_id self) noexcept : self_(self) {}
 
     /// @return This node's id, as given to the constructor.
     util::node_id local_node() const noexcept { return self_; }
