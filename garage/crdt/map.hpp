@@ -124,4 +124,9 @@ private:
 
 } // namespace garage::crdt
 
+/// `<cereal/types/map.hpp>` declares save/load for any template with a `mapped_type`; this type
+/// serializes through its member `serialize` only.
+template <class Archive, class K, class V>
+struct cereal::specialize<Archive, garage::crdt::map<K, V>, cereal::specialization::member_serialize> {};
+
 #include <garage/crdt/impl/map.hpp>

@@ -1,6 +1,9 @@
 // Test that header file is self-contained.
 #include <garage/crdt/map.hpp>
 
+// cereal's std::map support must not compete with the member serialize (see map.hpp).
+#include <cereal/types/map.hpp>
+
 #include <garage/crdt/deletable.hpp>
 #include <garage/crdt/flag.hpp>
 #include <garage/crdt/lww.hpp>

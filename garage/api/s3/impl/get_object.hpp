@@ -1,0 +1,310 @@
+#pragma once
+// GetObject and HeadObject: conditional requests, single ranges, response-* overrides,
+// streamed blocks (GARAGE-REFERENCE §1.8).
+
+#include <garage/api/s3/detail/common.hpp>
+#include <garage/model/object.hpp>
+#include <garage/model/version.hpp>
+#include <garage/table/schema.hpp>
+
+#include <boost/beast/http/status.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace garage::api::s3::detail {
+
+/// A byte range `[start, end)`.
+struct byte_range {
+    std::uint64_t start = 0; ///< first byte
+    std::uint64_t end = 0;   ///< one past the last byte
+};
+
+/** Parses a `Range` header against an object of `size` bytes.
+    @return The range; nullopt to serve the whole object (absent, several ranges, not bytes).
+    Throws 416 InvalidRange when unsatisfiable. */
+inline std::optional<byte_range> parse_range(std::optional<std::string_view> header, std::uint64_t size)
+{
+    if (!header) {
+        return std::nullopt;
+    }
+    std::string_view h = *header;
+    if (!h.starts_with("bytes=") || h.find(',') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    h.remove_prefix(6);
+    auto dash = h.find('-');
+    if (dash == std::string_view::npos) {
+        return std::nullopt;
+    }
+    auto num = [](std::string_view s) -> std::optional<std::uint64_t> {
+        if (s.empty() || s.size() > 19) {
+            return std::nullopt;
+        }
+        std::uint64_t v = 0;
+        for (char ch : s) {
+            if (ch < '0' || ch > '9') {
+                return std::nullopt;
+            }
+            v = v * 10 + static_cast<std::uint64_t>(ch - '0');
+        }
+        return v;
+    };
+    auto first = h.substr(0, dash);
+    auto last = h.substr(dash + 1);
+    auto unsatisfiable = [&] {
+        throw s3_exception{s3_error{"InvalidRange", 416, "The requested range is not satisfiable"},
+                           "bytes */" + std::to_string(size)};
+    };
+    if (first.empty()) {
+        auto n = num(last);
+        if (!n) {
+            return std::nullopt;
+        }
+        if (*n == 0) {
+            unsatisfiable();
+        }
+        return byte_range{size - std::min(*n, size), size};
+    }
+    auto a = num(first);
+    if (!a) {
+        return std::nullopt;
+    }
+    std::uint64_t end = size;
+    if (!last.empty()) {
+        auto b = num(last);
+        if (!b || *b < *a) {
+            return std::nullopt;
+        }
+        end = std::min(*b + 1, size);
+    }
+    if (*a >= size) {
+        unsatisfiable();
+    }
+    return byte_range{*a, end};
+}
+
+/// Whether an ETag list (`If-Match` style) contains `etag` or `*`.
+inline bool etag_list_matches(std::string_view list, std::string_view etag)
+{
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        auto item = list.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && item.back() == ' ') {
+            item.remove_suffix(1);
+        }
+        if (item.starts_with("W/")) {
+            item.remove_prefix(2);
+        }
+        if (item == "*" || unquote(item) == etag) {
+            return true;
+        }
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    return false;
+}
+
+/** Evaluates the conditional headers (RFC 7232 §6).
+    @return 0 to go on, 304 or 412. */
+template <class Ctx>
+unsigned check_conditions(Ctx const& c, std::string_view etag, std::uint64_t timestamp)
+{
+    auto const secs = timestamp / 1000 * 1000;
+    if (auto v = c.header("if-match")) {
+        if (!etag_list_matches(*v, etag)) {
+            return 412;
+        }
+    } else if (auto v = c.header("if-unmodified-since")) {
+        if (auto t = parse_http_date(*v); t && secs > *t) {
+            return 412;
+        }
+    }
+    if (auto v = c.header("if-none-match")) {
+        if (etag_list_matches(*v, etag)) {
+            return 304;
+        }
+    } else if (auto v = c.header("if-modified-since")) {
+        if (auto t = parse_http_date(*v); t && secs <= *t) {
+            return 304;
+        }
+    }
+    return 0;
+}
+
+/// GetObject / HeadObject.
+template <class Ctx>
+net::awaitable<void> handle_get_object(Ctx& c, bool head)
+{
+    namespace bh = boost::beast::http;
+    auto obj = value_or_fail(c.model.object_table().get(c.bucket_id, c.r.key));
+    model::object_version const* v = obj ? obj->last_complete() : nullptr;
+    if (v == nullptr || !v->is_data()) {
+        fail(s3_error::no_such_key());
+    }
+    auto const& meta = *v->meta();
+
+    http::response_header h;
+    h.version(11);
+    h.set("ETag", quote_etag(meta.etag));
+    h.set("Last-Modified", http_date(v->timestamp));
+    h.set("x-amz-version-id", hex(v->uuid));
+    if (auto cond = check_conditions(c, meta.etag, v->timestamp)) {
+        if (cond == 412) {
+            fail(s3_error{"PreconditionFailed", 412,
+                          "At least one of the preconditions you specified did not hold"});
+        }
+        h.result(bh::status::not_modified);
+        (void)co_await c.ex.write_header(std::move(h));
+        (void)co_await c.ex.write_body({}, true);
+        co_return;
+    }
+
+    if (c.r.param("partNumber") && c.header("range")) {
+        fail(s3_error::invalid_request("Bad request: Cannot specify both partNumber and Range header"));
+    }
+    auto const& data = std::get<model::version_complete>(v->state).data;
+    // Blocks in (part, offset) order; their positions in the object are cumulative.
+    std::vector<model::version_block> blocks;
+    std::vector<std::uint64_t> block_parts;
+    if (std::holds_alternative<model::first_block>(data)) {
+        auto ver = value_or_fail(c.model.version_table().get(v->uuid, table::empty_key{}));
+        if (!ver || ver->is_tombstone()) {
+            fail(s3_error::internal("conflict/inconsistency between object and version state"));
+        }
+        for (auto const& b : ver->blocks.items()) {
+            blocks.push_back(b.value);
+            block_parts.push_back(b.key.part_number);
+        }
+    }
+    auto range = parse_range(c.header("range"), meta.size);
+    if (auto pn = c.r.param("partNumber")) {
+        auto const n = parse_u64(*pn, "partNumber");
+        std::uint64_t parts = 1;
+        if (blocks.empty()) {
+            if (n != 1) {
+                fail(s3_error{"InvalidPart", 400, "Part not found"});
+            }
+            range = byte_range{0, meta.size};
+        } else {
+            std::optional<byte_range> part;
+            std::uint64_t pos = 0;
+            parts = 0;
+            for (std::size_t i = 0; i < blocks.size(); ++i) {
+                if (i == 0 || block_parts[i] != block_parts[i - 1]) {
+                    ++parts;
+                }
+                if (parts == n) {
+                    if (!part) {
+                        part = byte_range{pos, pos};
+                    }
+                    part->end = pos + blocks[i].size;
+                }
+                pos += blocks[i].size;
+            }
+            if (!part) {
+                fail(s3_error{"InvalidPart", 400, "Part not found"});
+            }
+            range = part;
+        }
+        h.set("x-amz-mp-parts-count", std::to_string(parts));
+    }
+
+    if (auto const* hs = meta.headers()) {
+        for (std::size_t i = 0; i < hs->size(); ++i) {
+            auto const& [name, value] = (*hs)[i];
+            bool seen = false;
+            for (std::size_t j = 0; j < i; ++j) {
+                seen = seen || (*hs)[j].first == name;
+            }
+            if (seen) {
+                continue;
+            }
+            std::string joined = value;
+            for (std::size_t j = i + 1; j < hs->size(); ++j) {
+                if ((*hs)[j].first == name) {
+                    joined += "," + (*hs)[j].second;
+                }
+            }
+            h.set(name, joined);
+        }
+    }
+    if (!range) {
+        static constexpr std::pair<std::string_view, std::string_view> overrides[] = {
+            {"response-cache-control", "Cache-Control"},
+            {"response-content-disposition", "Content-Disposition"},
+            {"response-content-encoding", "Content-Encoding"},
+            {"response-content-language", "Content-Language"},
+            {"response-content-type", "Content-Type"},
+            {"response-expires", "Expires"}};
+        for (auto const& [param, header] : overrides) {
+            if (auto val = c.r.param(param)) {
+                h.set(header, *val);
+            }
+        }
+        if (c.header("x-amz-checksum-mode") == std::optional<std::string_view>("ENABLED")) {
+            if (auto const* cs = meta.checksum()) {
+                auto cv = from_model(*cs);
+                h.set(checksum_header_name(cv.algorithm()), cv.to_base64());
+            }
+        }
+    }
+    h.set("Accept-Ranges", "bytes");
+    byte_range const r = range.value_or(byte_range{0, meta.size});
+    if (range) {
+        h.result(bh::status::partial_content);
+        h.set("Content-Range", "bytes " + std::to_string(r.start) + "-" + std::to_string(r.end - 1) + "/" +
+                                   std::to_string(meta.size));
+    } else {
+        h.result(bh::status::ok);
+    }
+    h.set(bh::field::content_length, std::to_string(r.end - r.start));
+
+    if (head) {
+        (void)co_await c.ex.write_header(std::move(h));
+        (void)co_await c.ex.write_body({}, true);
+        co_return;
+    }
+    if (auto const* in = std::get_if<model::inline_data>(&data)) {
+        (void)co_await c.ex.write_header(std::move(h));
+        (void)co_await c.ex.write_body(std::string_view(in->bytes).substr(r.start, r.end - r.start), true);
+        co_return;
+    }
+    if (!(co_await c.ex.write_header(std::move(h)))) {
+        co_return;
+    }
+    std::uint64_t pos = 0;
+    bool sent_last = false;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        auto const bstart = pos;
+        auto const bend = pos + blocks[i].size;
+        pos = bend;
+        if (bend <= r.start || bstart >= r.end) {
+            continue;
+        }
+        auto const hash = blocks[i].hash;
+        auto read = [&c, hash] { return c.blocks.read_block(hash); };
+        auto bytes = co_await offload(c.blocking, read);
+        if (!bytes) {
+            co_return; // mid-stream failure: the connection closes, the body is truncated
+        }
+        auto const from = std::max(r.start, bstart) - bstart;
+        auto const to = std::min(r.end, bend) - bstart;
+        bool const last = bend >= r.end;
+        if (!(co_await c.ex.write_body(std::string_view(*bytes).substr(from, to - from), last))) {
+            co_return;
+        }
+        if (last) {
+            sent_last = true;
+            break;
+        }
+    }
+    if (!sent_last) {
+        (void)co_await c.ex.write_body({}, true);
+    }
+}
+
+} // namespace garage::api::s3::detail
