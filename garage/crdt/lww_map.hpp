@@ -166,9 +166,13 @@ private:
 
 } // namespace garage::crdt
 
-/// `<cereal/types/map.hpp>` declares save/load for any template with a `mapped_type`; this type
-/// serializes through its member `serialize` only.
+// `<cereal/types/map.hpp>` declares save/load for any template with a `mapped_type`; this type
+// serializes through its member `serialize` only.
+/// @cond
+namespace cereal {
 template <class Archive, class K, class V>
-struct cereal::specialize<Archive, garage::crdt::lww_map<K, V>, cereal::specialization::member_serialize> {};
+struct specialize<Archive, garage::crdt::lww_map<K, V>, specialization::member_serialize> {};
+} // namespace cereal
+/// @endcond
 
 #include <garage/crdt/impl/lww_map.hpp>
