@@ -87,8 +87,7 @@ struct dataset {
 
 constexpr std::size_t batch = 1000;
 
-storage::lmdb_backend
-open_backend(scratch const& s)
+storage::lmdb_backend open_backend(scratch const& s)
 {
     storage::lmdb_options o;
     o.path = s.path / "db";
@@ -96,8 +95,7 @@ open_backend(scratch const& s)
     return std::move(storage::lmdb_backend::open(o).value());
 }
 
-lmdb::env
-open_raw(scratch const& s)
+lmdb::env open_raw(scratch const& s)
 {
     auto env = lmdb::env::create();
     env.set_mapsize(8ull << 30);
@@ -109,8 +107,7 @@ open_raw(scratch const& s)
 
 // --- inserts ------------------------------------------------------------------------------------
 
-void
-raw_lmdb_put_batch(benchmark::State& state)
+void raw_lmdb_put_batch(benchmark::State& state)
 {
     scratch s;
     auto env = open_raw(s);
@@ -136,8 +133,7 @@ raw_lmdb_put_batch(benchmark::State& state)
 }
 BENCHMARK(raw_lmdb_put_batch)->Unit(benchmark::kMillisecond);
 
-void
-table_insert_batch(benchmark::State& state)
+void table_insert_batch(benchmark::State& state)
 {
     scratch s;
     auto db = open_backend(s);
@@ -164,8 +160,7 @@ table_insert_batch(benchmark::State& state)
 }
 BENCHMARK(table_insert_batch)->Unit(benchmark::kMillisecond);
 
-void
-raw_lmdb_put_single(benchmark::State& state)
+void raw_lmdb_put_single(benchmark::State& state)
 {
     scratch s;
     auto env = open_raw(s);
@@ -189,8 +184,7 @@ raw_lmdb_put_single(benchmark::State& state)
 }
 BENCHMARK(raw_lmdb_put_single);
 
-void
-table_insert_single(benchmark::State& state)
+void table_insert_single(benchmark::State& state)
 {
     scratch s;
     auto db = open_backend(s);
@@ -213,8 +207,7 @@ BENCHMARK(table_insert_single);
 
 constexpr std::size_t read_set = 100000;
 
-void
-raw_lmdb_get(benchmark::State& state)
+void raw_lmdb_get(benchmark::State& state)
 {
     scratch s;
     auto env = open_raw(s);
@@ -251,8 +244,7 @@ raw_lmdb_get(benchmark::State& state)
 }
 BENCHMARK(raw_lmdb_get);
 
-void
-table_get(benchmark::State& state)
+void table_get(benchmark::State& state)
 {
     scratch s;
     auto db = open_backend(s);
@@ -280,8 +272,7 @@ BENCHMARK(table_get);
 
 // --- Merkle updater -----------------------------------------------------------------------------
 
-void
-merkle_update(benchmark::State& state)
+void merkle_update(benchmark::State& state)
 {
     auto const n = static_cast<std::size_t>(state.range(0));
     std::size_t processed = 0;

@@ -95,8 +95,7 @@ struct replica {
 
 /// Anti-entropy between two replicas: if the Merkle roots differ, each pushes its entries to
 /// the other (the merge makes this idempotent), until the roots agree.
-void
-sync(replica& a, replica& b)
+void sync(replica& a, replica& b)
 {
     auto ra = a.root();
     auto rb = b.root();
@@ -127,8 +126,7 @@ sync(replica& a, replica& b)
     }
 }
 
-void
-demo(std::filesystem::path const& dir)
+void demo(std::filesystem::path const& dir)
 {
     auto alice = replica::open(dir / "alice");
     auto bob = replica::open(dir / "bob");
@@ -151,8 +149,7 @@ demo(std::filesystem::path const& dir)
 
 } // namespace
 
-int
-main(int argc, char** argv)
+int main(int argc, char** argv)
 {
     CLI::App app{"A shared shopping list on the garage framework (CRDT table on LMDB)"};
     std::string db = "var/shopping";

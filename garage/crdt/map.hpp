@@ -129,7 +129,8 @@ private:
 /// @cond
 namespace cereal {
 template <class Archive, class K, class V>
-struct specialize<Archive, garage::crdt::map<K, V>, specialization::member_serialize> {};
+struct specialize<Archive, garage::crdt::map<K, V>, specialization::member_serialize> {
+};
 } // namespace cereal
 /// @endcond
 

@@ -15,11 +15,16 @@ public:
             return "invalid secret key";
         case error::corrupt_counter:
             return "local counter entry cannot be decoded";
-        case error::invalid_bucket_name: return "invalid bucket name";
-        case error::bucket_already_exists: return "bucket already exists";
-        case error::no_such_bucket: return "bucket not found";
-        case error::no_such_key: return "access key not found";
-        case error::bucket_not_empty: return "bucket not empty";
+        case error::invalid_bucket_name:
+            return "invalid bucket name";
+        case error::bucket_already_exists:
+            return "bucket already exists";
+        case error::no_such_bucket:
+            return "bucket not found";
+        case error::no_such_key:
+            return "access key not found";
+        case error::bucket_not_empty:
+            return "bucket not empty";
         }
         return "unknown model error";
     }
@@ -31,11 +36,14 @@ public:
             return util::condition::bad_request;
         case error::corrupt_counter:
             return util::condition::corrupt_data;
-        case error::invalid_bucket_name: return util::condition::bad_request;
+        case error::invalid_bucket_name:
+            return util::condition::bad_request;
         case error::bucket_already_exists:
-        case error::bucket_not_empty: return util::condition::conflict;
+        case error::bucket_not_empty:
+            return util::condition::conflict;
         case error::no_such_bucket:
-        case error::no_such_key: return util::condition::not_found;
+        case error::no_such_key:
+            return util::condition::not_found;
         }
         return util::condition::internal;
     }

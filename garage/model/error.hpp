@@ -9,9 +9,9 @@ namespace garage::model {
 
 /// The error codes of the `model` layer.
 enum class error {
-    invalid_key_id = 1, ///< an access key id is not `GK` followed by 24 hexadecimal digits
-    invalid_secret_key, ///< a secret key is not 64 hexadecimal digits
-    corrupt_counter,    ///< a node-local counter entry could not be decoded
+    invalid_key_id = 1,    ///< an access key id is not `GK` followed by 24 hexadecimal digits
+    invalid_secret_key,    ///< a secret key is not 64 hexadecimal digits
+    corrupt_counter,       ///< a node-local counter entry could not be decoded
     invalid_bucket_name,   ///< a bucket name breaks S3's naming rules
     bucket_already_exists, ///< a global or local alias is taken
     no_such_bucket,        ///< no bucket has that id or alias

@@ -65,17 +65,33 @@ concept node_range =
     See docs/concepts/replication.md for the rules every model follows.
 */
 template <class R>
-concept replication_policy =
-    std::copy_constructible<R> && requires(R const& r, util::hash32 const& h) {
-        { r.local_node() } -> std::same_as<util::node_id>;
-        { r.storage_nodes(h) } -> node_range;
-        { r.read_nodes(h) } -> node_range;
-        { r.read_quorum() } -> std::same_as<std::size_t>;
-        { r.write_sets(h) } -> std::ranges::forward_range;
-        requires node_range<std::ranges::range_value_t<decltype(r.write_sets(h))>>;
-        { r.write_quorum() } -> std::same_as<std::size_t>;
-        { r.partition_of(h) } -> std::same_as<partition_id>;
-        { r.sync_partitions() } -> std::same_as<sync_partition_set>;
-    };
+concept replication_policy = std::copy_constructible<R> && requires(R const& r, util::hash32 const& h)
+{
+    {
+        r.local_node()
+        } -> std::same_as<util::node_id>;
+    {
+        r.storage_nodes(h)
+        } -> node_range;
+    {
+        r.read_nodes(h)
+        } -> node_range;
+    {
+        r.read_quorum()
+        } -> std::same_as<std::size_t>;
+    {
+        r.write_sets(h)
+        } -> std::ranges::forward_range;
+    requires node_range<std::ranges::range_value_t<decltype(r.write_sets(h))>>;
+    {
+        r.write_quorum()
+        } -> std::same_as<std::size_t>;
+    {
+        r.partition_of(h)
+        } -> std::same_as<partition_id>;
+    {
+        r.sync_partitions()
+        } -> std::same_as<sync_partition_set>;
+};
 
 } // namespace garage::replication

@@ -9,20 +9,28 @@ public:
     std::string message(int ev) const override
     {
         switch (static_cast<error>(ev)) {
-        case error::corrupt_entry: return "stored table entry cannot be decoded";
-        case error::key_too_long: return "table key too long";
-        case error::hook_failed: return "table update hook failed";
-        case error::encode_failed: return "table entry cannot be encoded";
+        case error::corrupt_entry:
+            return "stored table entry cannot be decoded";
+        case error::key_too_long:
+            return "table key too long";
+        case error::hook_failed:
+            return "table update hook failed";
+        case error::encode_failed:
+            return "table entry cannot be encoded";
         }
         return "unknown table error";
     }
     boost::system::error_condition default_error_condition(int ev) const noexcept override
     {
         switch (static_cast<error>(ev)) {
-        case error::corrupt_entry: return util::condition::corrupt_data;
-        case error::key_too_long: return util::condition::bad_request;
-        case error::hook_failed: return util::condition::internal;
-        case error::encode_failed: return util::condition::internal;
+        case error::corrupt_entry:
+            return util::condition::corrupt_data;
+        case error::key_too_long:
+            return util::condition::bad_request;
+        case error::hook_failed:
+            return util::condition::internal;
+        case error::encode_failed:
+            return util::condition::internal;
         }
         return util::condition::internal;
     }
@@ -30,8 +38,7 @@ public:
 
 } // namespace
 
-boost::system::error_category const&
-table_category() noexcept
+boost::system::error_category const& table_category() noexcept
 {
     static table_category_impl const instance;
     return instance;

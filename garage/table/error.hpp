@@ -21,8 +21,7 @@ boost::system::error_category const& table_category() noexcept;
 /** Makes an error code of the `table` layer (found by ADL).
     @param e The error.
     @return `{e, table_category()}`. */
-inline util::error_code
-make_error_code(error e) noexcept
+inline util::error_code make_error_code(error e) noexcept
 {
     return {static_cast<int>(e), table_category()};
 }
@@ -30,4 +29,5 @@ make_error_code(error e) noexcept
 } // namespace garage::table
 
 template <>
-struct boost::system::is_error_code_enum<garage::table::error> : std::true_type {};
+struct boost::system::is_error_code_enum<garage::table::error> : std::true_type {
+};

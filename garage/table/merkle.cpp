@@ -9,13 +9,13 @@ namespace garage::table {
 // Stored form: one kind byte, then
 //   intermediate: u16 BE child count, then (byte, 32-byte hash) per child;
 //   leaf:         u32 BE key length, key bytes, 32-byte value hash.
-std::string
-merkle_node::encode() const
+std::string merkle_node::encode() const
 {
     std::string out;
     out.push_back(static_cast<char>(type));
     switch (type) {
-    case kind::empty: break;
+    case kind::empty:
+        break;
     case kind::intermediate:
         out.reserve(3 + children.size() * 33);
         out.push_back(static_cast<char>(children.size() >> 8));
@@ -39,10 +39,11 @@ merkle_node::encode() const
     return out;
 }
 
-util::result<merkle_node>
-merkle_node::decode(std::string_view b)
+util::result<merkle_node> merkle_node::decode(std::string_view b)
 {
-    auto bad = [](char const* what) { return util::failure(util::error::decode_error, std::string("Merkle node: ") + what); };
+    auto bad = [](char const* what) {
+        return util::failure(util::error::decode_error, std::string("Merkle node: ") + what);
+    };
     if (b.empty()) {
         return bad("empty");
     }
@@ -76,7 +77,8 @@ merkle_node::decode(std::string_view b)
         if (b.size() < 5) {
             return bad("truncated leaf");
         }
-        std::size_t const len = (std::size_t(p[1]) << 24) | (std::size_t(p[2]) << 16) | (std::size_t(p[3]) << 8) | p[4];
+        std::size_t const len =
+            (std::size_t(p[1]) << 24) | (std::size_t(p[2]) << 16) | (std::size_t(p[3]) << 8) | p[4];
         if (b.size() != 5 + len + 32) {
             return bad("bad leaf length");
         }
@@ -85,12 +87,12 @@ merkle_node::decode(std::string_view b)
         std::memcpy(n.value_hash.data(), p + 5 + len, 32);
         return n;
     }
-    default: return bad("unknown node kind");
+    default:
+        return bad("unknown node kind");
     }
 }
 
-util::hash32
-merkle_node::hash() const
+util::hash32 merkle_node::hash() const
 {
     if (type == kind::empty) {
         return {};
@@ -98,8 +100,7 @@ merkle_node::hash() const
     return detail::merkle_hash(encode());
 }
 
-void
-merkle_todo_batch::add(std::string_view key, std::optional<util::hash32> const& vhash)
+void merkle_todo_batch::add(std::string_view key, std::optional<util::hash32> const& vhash)
 {
     bytes_.push_back(static_cast<char>(key.size() >> 8));
     bytes_.push_back(static_cast<char>(key.size() & 0xff));
@@ -111,8 +112,7 @@ merkle_todo_batch::add(std::string_view key, std::optional<util::hash32> const& 
     ++count_;
 }
 
-std::string
-merkle_node_key(replication::partition_id partition, std::string_view prefix)
+std::string merkle_node_key(replication::partition_id partition, std::string_view prefix)
 {
     std::string k;
     k.reserve(2 + prefix.size());

@@ -48,13 +48,13 @@ inline constexpr bool is_bytes32<util::basic_bytes32<Tag>> = true;
 struct partition_hash_fn {
     /// A key that knows its own hash: `k.partition_hash()`.
     template <class K>
-        requires requires(K const& k) {
-            { k.partition_hash() } -> std::same_as<util::hash32>;
-        }
-    util::hash32 operator()(K const& k) const
+    requires requires(K const& k)
     {
-        return k.partition_hash();
+        {
+            k.partition_hash()
+            } -> std::same_as<util::hash32>;
     }
+    util::hash32 operator()(K const& k) const { return k.partition_hash(); }
     /// Strings hash with BLAKE2b (Garage's `String::hash`).
     util::hash32 operator()(std::string const& k) const { return util::blake2sum(k); }
     /// 32-byte ids are their own hash (Garage's `FixedBytes32::hash`).
@@ -69,13 +69,13 @@ struct partition_hash_fn {
 struct sort_key_bytes_fn {
     /// A key that encodes itself: `k.sort_key_bytes()`, returning bytes that order as the key.
     template <class K>
-        requires requires(K const& k) {
-            { k.sort_key_bytes() } -> std::convertible_to<std::string_view>;
-        }
-    decltype(auto) operator()(K const& k) const
+    requires requires(K const& k)
     {
-        return k.sort_key_bytes();
+        {
+            k.sort_key_bytes()
+            } -> std::convertible_to<std::string_view>;
     }
+    decltype(auto) operator()(K const& k) const { return k.sort_key_bytes(); }
     std::string_view operator()(std::string const& k) const noexcept { return k; }
     template <class Tag>
     std::string_view operator()(util::basic_bytes32<Tag> const& k) const noexcept
@@ -105,14 +105,20 @@ inline constexpr detail::sort_key_bytes_fn sort_key_bytes{};
 
 /// A partition key: copyable, comparable and hashed by @ref garage::table::partition_hash.
 template <class K>
-concept partition_key = std::copyable<K> && std::equality_comparable<K> && requires(K const& k) {
-    { table::partition_hash(k) } -> std::same_as<util::hash32>;
+concept partition_key = std::copyable<K> && std::equality_comparable<K> && requires(K const& k)
+{
+    {
+        table::partition_hash(k)
+        } -> std::same_as<util::hash32>;
 };
 
 /// A sort key: copyable and encoded by @ref garage::table::sort_key_bytes.
 template <class K>
-concept sort_key = std::copyable<K> && requires(K const& k) {
-    { table::sort_key_bytes(k) } -> std::convertible_to<std::string_view>;
+concept sort_key = std::copyable<K> && requires(K const& k)
+{
+    {
+        table::sort_key_bytes(k)
+        } -> std::convertible_to<std::string_view>;
 };
 
 /** A table entry: a CRDT that knows its keys.
@@ -120,9 +126,14 @@ concept sort_key = std::copyable<K> && requires(K const& k) {
     `e.is_tombstone()` is optional: an entry type without it never becomes a tombstone.
 */
 template <class E, class P, class S>
-concept entry = crdt::crdt<E> && std::default_initializable<E> && requires(E const& e) {
-    { e.partition_key() } -> std::convertible_to<P const&>;
-    { e.sort_key() } -> std::convertible_to<S const&>;
+concept entry = crdt::crdt<E> && std::default_initializable<E> && requires(E const& e)
+{
+    {
+        e.partition_key()
+        } -> std::convertible_to<P const&>;
+    {
+        e.sort_key()
+        } -> std::convertible_to<S const&>;
 };
 
 /** A table schema.
@@ -147,29 +158,36 @@ concept entry = crdt::crdt<E> && std::default_initializable<E> && requires(E con
     docs/concepts/table_schema.md.
 */
 template <class S>
-concept table_schema =
-    requires {
-        { S::table_name } -> std::convertible_to<std::string_view>;
-        typename S::partition_key_type;
-        typename S::sort_key_type;
-        typename S::entry_type;
-        typename S::filter_type;
-    } && partition_key<typename S::partition_key_type> && sort_key<typename S::sort_key_type> &&
-    entry<typename S::entry_type, typename S::partition_key_type, typename S::sort_key_type> &&
-    requires(typename S::entry_type const& e, typename S::filter_type const& f) {
-        { S::matches_filter(e, f) } -> std::same_as<bool>;
-    };
+concept table_schema = requires
+{
+    {
+        S::table_name
+        } -> std::convertible_to<std::string_view>;
+    typename S::partition_key_type;
+    typename S::sort_key_type;
+    typename S::entry_type;
+    typename S::filter_type;
+}
+&&partition_key<typename S::partition_key_type>&& sort_key<typename S::sort_key_type>&&
+    entry<typename S::entry_type, typename S::partition_key_type, typename S::sort_key_type>&& requires(
+        typename S::entry_type const& e, typename S::filter_type const& f)
+{
+    {
+        S::matches_filter(e, f)
+        } -> std::same_as<bool>;
+};
 
 /** Whether an entry is a tombstone.
     @tparam E An entry type.
     @param e The entry.
     @return `e.is_tombstone()`, or false for entry types without `is_tombstone()`. */
 template <class E>
-constexpr bool
-is_tombstone(E const& e)
+constexpr bool is_tombstone(E const& e)
 {
     if constexpr (requires {
-                      { e.is_tombstone() } -> std::convertible_to<bool>;
+                      {
+                          e.is_tombstone()
+                          } -> std::convertible_to<bool>;
                   }) {
         return e.is_tombstone();
     } else {

@@ -88,7 +88,7 @@ public:
         @param options     Tunables (GC delay, batch sizes).
         @return The table, or the storage error that prevented opening a tree. */
     static util::result<std::unique_ptr<table>> open(Schema schema, Replication replication, Storage& db,
-                                                      table_options options = {});
+                                                     table_options options = {});
 
     table(table const&) = delete;
     table& operator=(table const&) = delete;
@@ -148,10 +148,10 @@ public:
         @param dir       `storage::direction::forward` or `reverse`.
         @return The entries, in the order of `dir`; `error::corrupt_entry` if one does not
         decode. Tombstones are returned too unless the filter excludes them. */
-    util::result<std::vector<entry_type>> get_range(partition_key_type const& pk,
-                                                    std::optional<sort_key_type> const& start,
-                                                    std::optional<filter_type> const& filter, std::size_t limit,
-                                                    storage::direction dir = storage::direction::forward) const;
+    util::result<std::vector<entry_type>>
+    get_range(partition_key_type const& pk, std::optional<sort_key_type> const& start,
+              std::optional<filter_type> const& filter, std::size_t limit,
+              storage::direction dir = storage::direction::forward) const;
 
     /// Inserts up to `options().queue_batch` queued entries, in one transaction. @return How many.
     util::result<std::size_t> flush_insert_queue();

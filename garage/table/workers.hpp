@@ -18,8 +18,8 @@ namespace detail {
 template <class Table, class Step>
 class table_worker final : public util::worker {
 public:
-    table_worker(Table& t, std::string role, util::net::any_io_executor ex, std::chrono::milliseconds idle_wait,
-                 Step step)
+    table_worker(Table& t, std::string role, util::net::any_io_executor ex,
+                 std::chrono::milliseconds idle_wait, Step step)
         : table_(t), name_(std::string(Table::name()) + " " + std::move(role)),
           notify_(std::make_shared<util::async_notify>(std::move(ex))), idle_wait_(idle_wait),
           step_(std::move(step))
@@ -117,9 +117,8 @@ struct gc_step {
     Call once per table, before concurrent writes start.
 */
 template <class Table>
-void
-spawn_workers(Table& t, util::background_runner& runner, util::net::any_io_executor ex,
-              std::chrono::milliseconds gc_idle_wait = std::chrono::seconds(60))
+void spawn_workers(Table& t, util::background_runner& runner, util::net::any_io_executor ex,
+                   std::chrono::milliseconds gc_idle_wait = std::chrono::seconds(60))
 {
     using namespace std::chrono_literals;
     auto merkle = std::make_unique<detail::table_worker<Table, detail::merkle_step>>(

@@ -2,8 +2,8 @@
 /** @file
     Streaming and one-shot message digests: BLAKE2b (Garage's `blake2sum`), SHA-256, MD5 (S3
     ETags) and SHA-1 (S3 checksums). The streaming hashers go through OpenSSL EVP; the
-    one-shot `blake2sum` uses libb2 below 4 KiB (OpenSSL above) and `sha256sum` OpenSSL's low-level SHA-256, which skip
-    EVP's per-call set-up (as costly as hashing a short key).
+    one-shot `blake2sum` uses libb2 below 4 KiB (OpenSSL above) and `sha256sum` OpenSSL's low-level SHA-256,
+   which skip EVP's per-call set-up (as costly as hashing a short key).
 
     OpenSSL's headers are kept out of this file: the digest context is an opaque pointer.
 */

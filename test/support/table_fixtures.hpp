@@ -55,7 +55,10 @@ struct kv_schema {
     using sort_key_type = std::string;
     using entry_type = kv_entry;
     using filter_type = value_prefix;
-    static bool matches_filter(kv_entry const& e, value_prefix const& f) { return e.value.starts_with(f.prefix); }
+    static bool matches_filter(kv_entry const& e, value_prefix const& f)
+    {
+        return e.value.starts_with(f.prefix);
+    }
 };
 
 /// A storage backend in a fresh place: LMDB in a temporary directory, or memory.

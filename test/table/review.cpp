@@ -514,7 +514,8 @@ TEMPLATE_TEST_CASE("corrupt background items are dropped instead of blocking the
                     if (auto r = t->queue_insert(tx, test::kv_entry{"p", "good", 1, "v", false}); !r) {
                         return r;
                     }
-                    if (auto r = tx.put(todo, std::string(8, '\0'), std::string_view("\x00\x05trunc", 7)); !r) { // malformed
+                    if (auto r = tx.put(todo, std::string(8, '\0'), std::string_view("\x00\x05trunc", 7));
+                        !r) { // malformed
                         return r;
                     }
                     return tx.put(gc, "short", "x"); // a GC key too short to hold a time

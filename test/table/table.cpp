@@ -25,8 +25,7 @@ struct table_fixture : test::backend_fixture<Backend> {
         kv_table<Backend>::open(kv_schema{}, replication::local{}, this->db).value();
 };
 
-kv_entry
-make(std::string pk, std::string sk, std::uint64_t ts, std::string v, bool deleted = false)
+kv_entry make(std::string pk, std::string sk, std::uint64_t ts, std::string v, bool deleted = false)
 {
     return kv_entry{std::move(pk), std::move(sk), ts, std::move(v), deleted};
 }
@@ -108,11 +107,13 @@ TEMPLATE_TEST_CASE("table get_range reads one partition in order, with start, fi
     using storage::direction;
     CHECK(keys(t.get_range("p", std::nullopt, std::nullopt, 100).value()) == "abcdefghij");
     CHECK(keys(t.get_range("p", std::string("c"), std::nullopt, 3).value()) == "cde");
-    CHECK(keys(t.get_range("p", std::nullopt, std::nullopt, 100, direction::reverse).value()) == "jihgfedcba");
+    CHECK(keys(t.get_range("p", std::nullopt, std::nullopt, 100, direction::reverse).value()) ==
+          "jihgfedcba");
     CHECK(keys(t.get_range("p", std::string("e"), std::nullopt, 2, direction::reverse).value()) == "ed");
     CHECK(keys(t.get_range("p", std::string("cc"), std::nullopt, 2, direction::reverse).value()) == "cb");
     CHECK(keys(t.get_range("p", std::nullopt, test::value_prefix{"odd"}, 100).value()) == "acegi");
-    CHECK(keys(t.get_range("p", std::nullopt, test::value_prefix{"even"}, 2, direction::reverse).value()) == "jh");
+    CHECK(keys(t.get_range("p", std::nullopt, test::value_prefix{"even"}, 2, direction::reverse).value()) ==
+          "jh");
     CHECK(t.get_range("nothing", std::nullopt, std::nullopt, 10).value().empty());
     CHECK(t.get_range("p", std::nullopt, std::nullopt, 0).value().empty());
 }
@@ -164,9 +165,11 @@ struct mirror_schema : kv_schema {
     kv_table<Backend>* mirror = nullptr;
     std::vector<std::pair<std::optional<kv_entry>, std::optional<kv_entry>>>* calls = nullptr;
 
-    util::result<void> updated(typename Backend::transaction_type& tx, kv_entry const* old, kv_entry const* now)
+    util::result<void> updated(typename Backend::transaction_type& tx, kv_entry const* old,
+                               kv_entry const* now)
     {
-        calls->emplace_back(old ? std::optional(*old) : std::nullopt, now ? std::optional(*now) : std::nullopt);
+        calls->emplace_back(old ? std::optional(*old) : std::nullopt,
+                            now ? std::optional(*now) : std::nullopt);
         if (now && now->value == "refuse") {
             return util::failure(table::error::hook_failed, "refused by hook");
         }
@@ -186,7 +189,8 @@ TEMPLATE_TEST_CASE("the updated hook runs in the write's transaction and can que
     mirror_schema<TestType> s;
     s.mirror = target.get();
     s.calls = &calls;
-    auto source = table::table<mirror_schema<TestType>, replication::local, TestType>::open(s, {}, f.db).value();
+    auto source =
+        table::table<mirror_schema<TestType>, replication::local, TestType>::open(s, {}, f.db).value();
 
     REQUIRE(source->insert(make("p", "a", 1, "one")));
     REQUIRE(source->insert(make("p", "a", 2, "two")));
@@ -261,12 +265,12 @@ TEMPLATE_TEST_CASE("tombstones are scheduled only on the partition's first stora
 /// Checks the tree's invariants from the root: child hashes match children, no intermediate
 /// node holds a single leaf, and the leaves are exactly the stored entries.
 template <class Table>
-std::size_t
-check_merkle(Table& t, std::string const& node_key, std::size_t depth = 0)
+std::size_t check_merkle(Table& t, std::string const& node_key, std::size_t depth = 0)
 {
     auto n = t.merkle().read_node(node_key).value();
     switch (n.type) {
-    case table::merkle_node::kind::empty: return 0;
+    case table::merkle_node::kind::empty:
+        return 0;
     case table::merkle_node::kind::leaf: {
         auto khash = util::sha256sum(n.key); // the Merkle path hash (table/detail/hash.hpp)
         for (std::size_t i = 0; i < depth; ++i) {
@@ -307,7 +311,8 @@ TEMPLATE_TEST_CASE("the Merkle tree follows inserts and deletions and is indepen
     std::mt19937 rng(42);
     std::vector<kv_entry> entries;
     for (int i = 0; i < 600; ++i) {
-        entries.push_back(make("p" + std::to_string(i % 7), "k" + std::to_string(i), 1, "v" + std::to_string(i)));
+        entries.push_back(
+            make("p" + std::to_string(i % 7), "k" + std::to_string(i), 1, "v" + std::to_string(i)));
     }
     REQUIRE(a.insert_many(entries));
     CHECK(a.merkle().todo_len().value() == 1); // one record for the whole transaction
@@ -386,7 +391,8 @@ TEST_CASE("Merkle nodes round-trip and malformed nodes are rejected", "[table][m
     inter.type = table::merkle_node::kind::intermediate;
     inter.children = {{3, util::blake2sum("a")}, {200, util::blake2sum("b")}};
     CHECK(table::merkle_node::decode(inter.encode()).value() == inter);
-    CHECK(table::merkle_node::decode(table::merkle_node{}.encode()).value().type == table::merkle_node::kind::empty);
+    CHECK(table::merkle_node::decode(table::merkle_node{}.encode()).value().type ==
+          table::merkle_node::kind::empty);
     CHECK(table::merkle_node{}.hash().is_zero());
     CHECK_FALSE(leaf.hash().is_zero());
     CHECK_FALSE(table::merkle_node::decode(""));
@@ -394,6 +400,7 @@ TEST_CASE("Merkle nodes round-trip and malformed nodes are rejected", "[table][m
     auto truncated = inter.encode();
     truncated.pop_back();
     CHECK_FALSE(table::merkle_node::decode(truncated));
-    CHECK(table::merkle_node_key(0x0102, "ab") == std::string("\x01\x02" "ab"));
+    CHECK(table::merkle_node_key(0x0102, "ab") == std::string("\x01\x02"
+                                                              "ab"));
 }
 } // namespace

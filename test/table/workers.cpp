@@ -21,8 +21,7 @@ using kv_table = table::table<kv_schema, replication::local, storage::lmdb_backe
 
 /// Polls `pred` until it holds or `deadline` passes (the workers run on their own threads).
 template <class Pred>
-bool
-eventually(Pred pred, std::chrono::milliseconds deadline = 10s)
+bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s)
 {
     auto const end = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < end) {
@@ -57,7 +56,9 @@ TEST_CASE("table workers apply the Merkle todo, flush the queue and collect tomb
     CHECK_FALSE(t->merkle().root_hash(0).value().is_zero());
 
     // A queued insert (as a hook of another table would do) reaches the table.
-    REQUIRE(f.db.transact([&](auto& tx) { return t->queue_insert(tx, kv_entry{"q", "x", 1, "queued", false}); })
+    REQUIRE(f.db.transact([&](auto& tx) {
+                    return t->queue_insert(tx, kv_entry{"q", "x", 1, "queued", false});
+                })
                 .has_value());
     CHECK(eventually([&] {
         auto g = t->get("q", "x");

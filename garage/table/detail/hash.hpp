@@ -12,8 +12,7 @@
 
 namespace garage::table::detail {
 
-inline util::hash32
-merkle_hash(std::string_view bytes)
+inline util::hash32 merkle_hash(std::string_view bytes)
 {
     return util::sha256sum(bytes);
 }

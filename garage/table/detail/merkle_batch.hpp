@@ -36,8 +36,7 @@ public:
                 dirty.push_back(&k);
             }
         }
-        std::stable_sort(dirty.begin(), dirty.end(),
-                         [](auto* a, auto* b) { return a->size() > b->size(); });
+        std::stable_sort(dirty.begin(), dirty.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
         for (auto const* k : dirty) {
             auto& node = cache_.find(*k)->second.node;
             util::hash32 h;

@@ -16,16 +16,14 @@ namespace garage::table {
 
 namespace detail {
 
-inline void
-put_u64_be(std::string& out, std::uint64_t v)
+inline void put_u64_be(std::string& out, std::uint64_t v)
 {
     for (int s = 56; s >= 0; s -= 8) {
         out.push_back(static_cast<char>((v >> s) & 0xff));
     }
 }
 
-inline std::uint64_t
-get_u64_be(std::string_view b)
+inline std::uint64_t get_u64_be(std::string_view b)
 {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < 8; ++i) {
@@ -35,8 +33,7 @@ get_u64_be(std::string_view b)
 }
 
 /// The smallest key greater than every key that starts with `prefix`, if any.
-inline std::optional<std::string>
-prefix_successor(std::string prefix)
+inline std::optional<std::string> prefix_successor(std::string prefix)
 {
     while (!prefix.empty()) {
         auto& c = reinterpret_cast<unsigned char&>(prefix.back());
@@ -66,19 +63,26 @@ private:
 };
 
 template <class Schema, class Tx>
-inline constexpr bool has_updated_hook =
-    requires(Schema& s, Tx& tx, typename Schema::entry_type const* e) { s.updated(tx, e, e); };
+inline constexpr bool has_updated_hook = requires(Schema& s, Tx& tx, typename Schema::entry_type const* e)
+{
+    s.updated(tx, e, e);
+};
 
 /// A schema that declares a non-template member `updated` that cannot be called as the hook:
 /// most likely a mistyped signature, which would otherwise be silently ignored.
 template <class Schema, class Tx>
-inline constexpr bool has_mistyped_hook = requires { &Schema::updated; } && !has_updated_hook<Schema, Tx>;
+inline constexpr bool has_mistyped_hook = requires
+{
+    &Schema::updated;
+}
+&&!has_updated_hook<Schema, Tx>;
 
 } // namespace detail
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<std::unique_ptr<table<Schema, Replication, Storage>>>
-table<Schema, Replication, Storage>::open(Schema schema, Replication replication, Storage& db, table_options options)
+table<Schema, Replication, Storage>::open(Schema schema, Replication replication, Storage& db,
+                                          table_options options)
 {
     std::string const base(Schema::table_name);
     trees t;
@@ -91,14 +95,16 @@ table<Schema, Replication, Storage>::open(Schema schema, Replication replication
         out = std::move(*r);
         return {};
     };
-    for (auto [tree, suffix] : {std::pair{&t.store, ":table"}, std::pair{&t.merkle_tree, ":merkle_tree"},
-                                std::pair{&t.merkle_todo, ":merkle_todo"}, std::pair{&t.insert_queue, ":insert_queue"},
-                                std::pair{&t.gc_todo, ":gc_todo_v2"}}) {
+    for (auto [tree, suffix] :
+         {std::pair{&t.store, ":table"}, std::pair{&t.merkle_tree, ":merkle_tree"},
+          std::pair{&t.merkle_todo, ":merkle_todo"}, std::pair{&t.insert_queue, ":insert_queue"},
+          std::pair{&t.gc_todo, ":gc_todo_v2"}}) {
         if (auto r = open_one(*tree, suffix); !r) {
             return r.error();
         }
     }
-    return std::unique_ptr<table>(new table(std::move(schema), std::move(replication), db, std::move(t), options));
+    return std::unique_ptr<table>(
+        new table(std::move(schema), std::move(replication), db, std::move(t), options));
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -109,12 +115,13 @@ table<Schema, Replication, Storage>::table(Schema schema, Replication replicatio
 {
     static_assert(!detail::has_mistyped_hook<Schema, transaction_type>,
                   "Schema::updated exists but cannot be called as "
-                  "`util::result<void> updated(Storage::transaction_type&, entry_type const* old, entry_type const* now)`");
+                  "`util::result<void> updated(Storage::transaction_type&, entry_type const* old, entry_type "
+                  "const* now)`");
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-std::string
-table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk, sort_key_type const& sk)
+std::string table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk,
+                                                          sort_key_type const& sk)
 {
     auto const h = garage::table::partition_hash(pk);
     // `sort_key_bytes` may return an owning string: keep it alive while it is viewed.
@@ -128,20 +135,20 @@ table<Schema, Replication, Storage>::tree_key(partition_key_type const& pk, sort
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::failure
-table<Schema, Replication, Storage>::key_error(std::string_view key, util::failure const& inner) const
+util::failure table<Schema, Replication, Storage>::key_error(std::string_view key,
+                                                             util::failure const& inner) const
 {
-    return util::failure(inner.code, "table `" + std::string(Schema::table_name) + "`, key " + util::to_hex(key) +
-                                         ": " + inner.message);
+    return util::failure(inner.code, "table `" + std::string(Schema::table_name) + "`, key " +
+                                         util::to_hex(key) + ": " + inner.message);
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::check_key(std::string const& key) const
+util::result<void> table<Schema, Replication, Storage>::check_key(std::string const& key) const
 {
     if (key.size() > storage::max_key_size) {
         return util::failure(error::key_too_long, "table `" + std::string(Schema::table_name) + "`: key of " +
-                                                      std::to_string(key.size()) + " bytes exceeds the limit of " +
+                                                      std::to_string(key.size()) +
+                                                      " bytes exceeds the limit of " +
                                                       std::to_string(storage::max_key_size) +
                                                       " bytes (32-byte partition hash + sort key)");
     }
@@ -154,28 +161,28 @@ table<Schema, Replication, Storage>::decode_at(std::string_view key, std::string
 {
     auto e = util::decode<entry_type>(bytes);
     if (!e) {
-        return key_error(key, util::failure(error::corrupt_entry, "cannot decode stored entry: " + e.error().message));
+        return key_error(
+            key, util::failure(error::corrupt_entry, "cannot decode stored entry: " + e.error().message));
     }
     return std::optional<entry_type>(std::move(*e));
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::string>
-table<Schema, Replication, Storage>::encode_at(std::string_view key, entry_type const& e) const
+util::result<std::string> table<Schema, Replication, Storage>::encode_at(std::string_view key,
+                                                                         entry_type const& e) const
 {
     // cereal reports failures by throwing (and a user's `serialize` may throw too): the error
     // must reach the caller as a value, before anything of the entry is written.
     try {
         return util::encode(e);
     } catch (std::exception const& x) {
-        return key_error(key,
-                         util::failure(error::encode_failed, std::string("cannot encode entry: ") + x.what()));
+        return key_error(
+            key, util::failure(error::encode_failed, std::string("cannot encode entry: ") + x.what()));
     }
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type const& e)
+util::result<void> table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type const& e)
 {
     auto const key = tree_key(e.partition_key(), e.sort_key());
     if (open_batch_ != nullptr) {
@@ -201,9 +208,9 @@ table<Schema, Replication, Storage>::insert_in(transaction_type& tx, entry_type 
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::insert_at(transaction_type& tx, std::string const& key, entry_type const& e,
-                                               merkle_todo_batch& todo)
+util::result<void> table<Schema, Replication, Storage>::insert_at(transaction_type& tx,
+                                                                  std::string const& key, entry_type const& e,
+                                                                  merkle_todo_batch& todo)
 {
     if (auto r = check_key(key); !r) {
         return r;
@@ -265,15 +272,13 @@ table<Schema, Replication, Storage>::insert_at(transaction_type& tx, std::string
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::insert(entry_type const& e)
+util::result<void> table<Schema, Replication, Storage>::insert(entry_type const& e)
 {
     return insert_many(std::span<entry_type const>(&e, 1));
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
+util::result<void> table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
 {
     // Applying a batch in key order makes consecutive B-tree descents touch the same pages;
     // the merge is commutative, so the order does not change the result.
@@ -283,7 +288,8 @@ table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> ent
         keyed.emplace_back(tree_key(e.partition_key(), e.sort_key()), &e);
     }
     if (keyed.size() > 1) {
-        std::stable_sort(keyed.begin(), keyed.end(), [](auto const& a, auto const& b) { return a.first < b.first; });
+        std::stable_sort(keyed.begin(), keyed.end(),
+                         [](auto const& a, auto const& b) { return a.first < b.first; });
     }
     auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
         merkle_todo_batch todo;
@@ -302,8 +308,8 @@ table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> ent
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void>
-table<Schema, Replication, Storage>::queue_insert(transaction_type& tx, entry_type const& e)
+util::result<void> table<Schema, Replication, Storage>::queue_insert(transaction_type& tx,
+                                                                     entry_type const& e)
 {
     auto const key = tree_key(e.partition_key(), e.sort_key());
     if (auto r = check_key(key); !r) {
@@ -360,10 +366,9 @@ table<Schema, Replication, Storage>::get(partition_key_type const& pk, sort_key_
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::vector<typename Schema::entry_type>>
-table<Schema, Replication, Storage>::get_range(partition_key_type const& pk, std::optional<sort_key_type> const& start,
-                                               std::optional<filter_type> const& filter, std::size_t limit,
-                                               storage::direction dir) const
+util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication, Storage>::get_range(
+    partition_key_type const& pk, std::optional<sort_key_type> const& start,
+    std::optional<filter_type> const& filter, std::size_t limit, storage::direction dir) const
 {
     std::vector<entry_type> out;
     if (limit == 0) {
@@ -409,8 +414,7 @@ table<Schema, Replication, Storage>::get_range(partition_key_type const& pk, std
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::size_t>
-table<Schema, Replication, Storage>::flush_insert_queue()
+util::result<std::size_t> table<Schema, Replication, Storage>::flush_insert_queue()
 {
     auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
         std::vector<std::string> items;
@@ -441,7 +445,8 @@ table<Schema, Replication, Storage>::flush_insert_queue()
             auto e = decode_at(k, **v);
             if (!e) {
                 // A corrupt queue item would block the queue forever: drop it, loudly.
-                spdlog::error("{}: dropping undecodable insert-queue item: {}", Schema::table_name, e.error().message);
+                spdlog::error("{}: dropping undecodable insert-queue item: {}", Schema::table_name,
+                              e.error().message);
                 continue;
             }
             if (auto r = insert_at(tx, k, **e, todo); !r) {
@@ -460,8 +465,7 @@ table<Schema, Replication, Storage>::flush_insert_queue()
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::size_t>
-table<Schema, Replication, Storage>::gc_step()
+util::result<std::size_t> table<Schema, Replication, Storage>::gc_step()
 {
     auto const now = util::now_msec();
     auto const delay = static_cast<std::uint64_t>(options_.gc_delay.count());
