@@ -64,8 +64,9 @@ void merge_sorted_entries(std::vector<Entry>& self, std::vector<Entry> const& ot
         // Count the keys of `other` missing from `self`: none (the common case of two
         // replicas that know the same keys) means no allocation at all.
         std::size_t missing = 0;
-        for (auto a = self.begin(), b = other.begin(); b != other.end();) {
-            if (a == self.end() || b->key < a->key) {
+        auto b = other.begin();
+        for (auto a = self.cbegin(); b != other.end();) {
+            if (a == self.cend() || b->key < a->key) {
                 ++missing;
                 ++b;
             } else if (a->key < b->key) {
@@ -89,7 +90,7 @@ void merge_sorted_entries(std::vector<Entry>& self, std::vector<Entry> const& ot
         std::vector<Entry> out;
         out.reserve(self.size() + missing);
         auto a = self.begin();
-        auto b = other.begin();
+        b = other.begin();
         while (a != self.end() && b != other.end()) {
             if (a->key < b->key) {
                 out.push_back(std::move(*a++));
