@@ -3,6 +3,7 @@
 #include <garage/block/error.hpp>
 #include <garage/util/bytes32.hpp>
 #include <garage/util/encoding.hpp>
+#include <garage/util/file.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -13,34 +14,6 @@
 #include <unistd.h>
 
 namespace garage::block::detail {
-namespace {
-
-/// Closes a file descriptor at scope exit.
-class fd_guard {
-public:
-    explicit fd_guard(int fd) noexcept : fd_(fd) {}
-    fd_guard(fd_guard const&) = delete;
-    fd_guard& operator=(fd_guard const&) = delete;
-    ~fd_guard()
-    {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int get() const noexcept { return fd_; }
-    /// Closes now and reports the error of close (for written files).
-    int close() noexcept
-    {
-        int const r = ::close(fd_);
-        fd_ = -1;
-        return r;
-    }
-
-private:
-    int fd_;
-};
-
-} // namespace
 
 util::failure io_failure(std::error_code ec, std::string_view what, std::filesystem::path const& path)
 {
@@ -58,14 +31,13 @@ util::result<read_status> read_file_limited(std::filesystem::path const& path, s
                                             std::string& out)
 {
     out.clear();
-    int const raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (raw < 0) {
+    auto fd = util::open_file(path, O_RDONLY);
+    if (!fd) {
         if (errno == ENOENT) {
             return read_status::not_found;
         }
         return io_failure(errno, "cannot open", path);
     }
-    fd_guard fd(raw);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) {
         return io_failure(errno, "cannot stat", path);
@@ -106,48 +78,31 @@ util::result<read_status> read_file_limited(std::filesystem::path const& path, s
 
 util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync)
 {
-    int const raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (raw < 0) {
+    auto fd = util::open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (!fd) {
         return io_failure(errno, "cannot create", path);
     }
-    fd_guard fd(raw);
-    auto fail = [&](char const* what) -> util::failure {
-        int const e = errno;
+    auto fail = [&](char const* what, std::error_code ec) -> util::failure {
         fd.close();
         ::unlink(path.c_str());
-        return io_failure(e, what, path);
+        return io_failure(ec, what, path);
     };
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t const n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail("cannot write");
-        }
-        done += static_cast<std::size_t>(n);
+    if (auto ec = util::write_all(fd.get(), bytes)) {
+        return fail("cannot write", ec);
     }
     if (sync && ::fsync(fd.get()) != 0) {
-        return fail("cannot fsync");
+        return fail("cannot fsync", util::last_error());
     }
     if (fd.close() != 0) {
-        int const e = errno;
-        ::unlink(path.c_str());
-        return io_failure(e, "cannot close", path);
+        return fail("cannot close", util::last_error());
     }
     return {};
 }
 
 util::result<void> fsync_dir(std::filesystem::path const& dir)
 {
-    int const raw = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (raw < 0) {
-        return io_failure(errno, "cannot open directory", dir);
-    }
-    fd_guard fd(raw);
-    if (::fsync(fd.get()) != 0) {
-        return io_failure(errno, "cannot fsync directory", dir);
+    if (auto ec = util::fsync_dir(dir)) {
+        return io_failure(ec, "cannot fsync directory", dir);
     }
     return {};
 }
