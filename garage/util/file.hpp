@@ -17,13 +17,17 @@ namespace garage::util {
     Not synchronised; one owner at a time. */
 class unique_fd {
 public:
-    /// Takes ownership of `fd` (a negative value owns nothing).
+    /** Takes ownership of a descriptor.
+        @param fd The descriptor (a negative value owns nothing). */
     explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
     unique_fd(unique_fd const&) = delete;
     unique_fd& operator=(unique_fd const&) = delete;
-    /// Moves ownership; `other` owns nothing afterwards.
+    /** Moves ownership.
+        @param other The owner to take from; it owns nothing afterwards. */
     unique_fd(unique_fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-    /// Closes the current descriptor and takes ownership of `other`'s.
+    /** Closes the current descriptor and takes ownership of `other`'s.
+        @param other The owner to take from; it owns nothing afterwards.
+        @return `*this`. */
     unique_fd& operator=(unique_fd&& other) noexcept;
     ~unique_fd();
 
