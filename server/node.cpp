@@ -4,6 +4,7 @@
 #include <garage/api/http/server.hpp>
 #include <garage/api/s3/api_server.hpp>
 #include <garage/block/workers.hpp>
+#include <garage/model/lifecycle_worker.hpp>
 #include <garage/table/workers.hpp>
 #include <garage/util/worker.hpp>
 
@@ -105,6 +106,9 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
     i->runner = std::make_unique<util::background_runner>(i->background.get_executor());
     i->model->spawn_workers(*i->runner, i->background.get_executor());
     block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
+    i->runner->spawn(std::make_unique<model::lifecycle_worker<model_type>>(
+        *i->model, i->background.get_executor(),
+        model::lifecycle_worker_options{.state_file = cfg.metadata_dir / "lifecycle_worker_state"}));
 
     auto const ex = i->ioc.get_executor();
     if (cfg.s3_api.api_bind_addr) {
@@ -112,6 +116,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         s.region = cfg.s3_api.s3_region;
         s.root_domain = cfg.s3_api.root_domain.value_or("");
         s.block_size = cfg.block_size;
+        s.block_ram_buffer_max = cfg.block_ram_buffer_max;
         i->s3 = std::make_unique<api::s3::s3_api_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
                                                                                   i->blocking.get_executor());
         auto* s3 = i->s3.get();

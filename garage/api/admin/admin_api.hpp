@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 
+/** Garage's admin API (v1) over the data model: @ref garage::api::admin::admin_api_server.
+    Bazel target `//garage/api/admin`.
+*/
 namespace garage::api::admin {
 
 /// What the admin API needs to know of the node's configuration.
@@ -43,7 +46,11 @@ public:
         @param settings Tokens and names from the configuration. */
     admin_api_server(Model& model, admin_settings settings);
 
-    /** Answers one request. @param ex The exchange. */
+    /** Answers one request: reads its body (at most 1 MiB), routes it, checks the bearer
+        token, runs the endpoint and responds (JSON, plain text for the text endpoints, or a
+        JSON error carrying the path and region). `OPTIONS` gets `204` with CORS headers.
+        @param ex The exchange.
+        @return A coroutine completing once the response has been written. */
     boost::asio::awaitable<void> handle(http::exchange& ex);
 
 private:

@@ -450,19 +450,43 @@ strip_aws_chunked_encoding(std::optional<std::string_view> content_encoding)
     if (!content_encoding) {
         return std::optional<std::string>{};
     }
+    auto const trim = [](std::string_view t) {
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) {
+            t.remove_prefix(1);
+        }
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) {
+            t.remove_suffix(1);
+        }
+        return t;
+    };
+    // Drop every `aws-chunked` of the list (first or not: "gzip, aws-chunked" is seen too).
+    std::string rest;
+    bool found = false;
     std::string_view v = *content_encoding;
-    if (iequals(v, "aws-chunked")) {
+    for (;;) {
+        auto const comma = v.find(',');
+        auto const token = trim(v.substr(0, comma));
+        if (iequals(token, "aws-chunked")) {
+            found = true;
+        } else if (!token.empty()) {
+            if (!rest.empty()) {
+                rest += ", ";
+            }
+            rest += token;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        v.remove_prefix(comma + 1);
+    }
+    if (!found) {
+        return failure(error::invalid_content_encoding,
+                       "content-encoding does not contain aws-chunked for STREAMING-*-PAYLOAD");
+    }
+    if (rest.empty()) {
         return std::optional<std::string>{};
     }
-    if (istarts_with(v, "aws-chunked,")) {
-        v.remove_prefix(std::string_view("aws-chunked,").size());
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
-            v.remove_prefix(1);
-        }
-        return std::optional<std::string>{std::string(v)};
-    }
-    return failure(error::invalid_content_encoding,
-                   "content-encoding does not contain aws-chunked for STREAMING-*-PAYLOAD");
+    return std::optional<std::string>{std::move(rest)};
 }
 
 } // namespace garage::api

@@ -42,12 +42,24 @@
 
 namespace garage::api {
 
-/// The signature of one chunk, given the previous signature and the SHA-256 of its data.
+/** The signature of one chunk of a `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` body: HMAC
+    of `AWS4-HMAC-SHA256-PAYLOAD\n<date>\n<scope>\n<previous>\n<sha256("")>\n<chunk_sha256>`
+    under the request's signing key.
+    @param ctx          The request's signing key, date and credential scope.
+    @param previous     The previous chunk's signature (the request's own signature for the
+                        first chunk).
+    @param chunk_sha256 The SHA-256 of the chunk's data (of nothing for the final, empty chunk).
+    @return The signature the chunk header must carry. */
 sigv4::signature chunk_signature(sigv4::chunk_signing_context const& ctx, sigv4::signature const& previous,
                                  util::hash32 const& chunk_sha256);
 
-/// The signature of a trailer, given the final chunk's signature and the SHA-256 of the
-/// trailer lines (`name:value\n` each).
+/** The signature of the trailer of a `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` body: HMAC
+    of `AWS4-HMAC-SHA256-TRAILER\n<date>\n<scope>\n<previous>\n<trailer_sha256>` under the
+    request's signing key.
+    @param ctx            The request's signing key, date and credential scope.
+    @param previous       The final (empty) chunk's signature.
+    @param trailer_sha256 The SHA-256 of the trailer lines, each written `name:value\n`.
+    @return The signature that `x-amz-trailer-signature` must carry. */
 sigv4::signature trailer_signature(sigv4::chunk_signing_context const& ctx, sigv4::signature const& previous,
                                    util::hash32 const& trailer_sha256);
 
@@ -71,6 +83,7 @@ struct trailer_field {
     std::string name;  ///< lower-cased
     std::string value; ///< as received
 
+    /// Same name and same value (memberwise).
     friend bool operator==(trailer_field const&, trailer_field const&) = default;
 };
 
@@ -108,20 +121,30 @@ public:
     aws_chunked_decoder(sigv4::payload_mode mode, std::optional<sigv4::chunk_signing_context> signing,
                         aws_chunked_options options = {});
 
-    /// A decoder for a verified streaming request (`auth.payload.mode` must be streaming).
+    /** A decoder for a verified streaming request, taking the mode and the signing context
+        from `auth`.
+        @param auth    A verified request whose `payload.mode` is a streaming mode.
+        @param options Limits and expectations.
+        @throws std::invalid_argument if `auth.payload.mode` is not a streaming mode. */
     explicit aws_chunked_decoder(sigv4::verified_auth const& auth, aws_chunked_options options = {})
         : aws_chunked_decoder(auth.payload.mode, auth.chunk_context(), std::move(options))
     {
     }
 
     /** Decodes from the start of `input`, stopping after the first run of payload bytes.
+        @param input The next bytes of the body (any size; what is not consumed must be
+                     passed again, at the start of the next call's input).
         @return How much input was used and the payload bytes found (a view of `input`), or
         `chunk_format_error`, `chunk_signature_mismatch`, `decoded_length_mismatch`,
         `missing_trailer`. */
     util::result<chunked_step> decode(std::string_view input);
 
     /** Decodes all of `input`, calling `sink(std::string_view)` for each run of payload bytes.
-        @tparam Sink Callable with a `std::string_view`. */
+        @tparam Sink Callable with a `std::string_view`.
+        @param input The next bytes of the body, consumed entirely unless an error is met.
+        @param sink  Receives the payload bytes, in order, as views of `input`.
+        @return Nothing, or the first error of @ref decode (the sink has then received the
+        payload decoded before it). */
     template <class Sink>
     util::result<void> feed(std::string_view input, Sink&& sink)
     {
@@ -143,13 +166,15 @@ public:
         `decoded_length_mismatch`, `missing_trailer`, or the error already met. */
     util::result<void> finish();
 
-    /// True once the whole body has been decoded.
+    /// @return True once the whole body, trailer and final empty line included, has been decoded.
     bool done() const noexcept { return state_ == state::done; }
-    /// Payload bytes handed out so far.
+    /// @return The number of payload bytes handed out so far.
     std::uint64_t decoded_length() const noexcept { return decoded_; }
-    /// The trailer fields received (complete once `done()`).
+    /// @return The trailer fields received, in order (complete once `done()`).
     std::span<trailer_field const> trailers() const noexcept { return trailers_; }
-    /// The value of trailer field `name` (case-insensitive), if received.
+    /** Looks up a received trailer field.
+        @param name The field name, compared case-insensitively (e.g. `x-amz-checksum-crc32c`).
+        @return Its value as received, or `nullopt` if no such field was received. */
     std::optional<std::string_view> trailer(std::string_view name) const noexcept;
 
 private:
@@ -191,19 +216,27 @@ private:
     std::vector<trailer_field> trailers_;
 };
 
-/** `x-amz-decoded-content-length`, if present.
-    @return `error::invalid_argument` if it is not a decimal number. */
+/** Reads `x-amz-decoded-content-length`, the size of an `aws-chunked` body's payload.
+    @param headers The request's header fields.
+    @return The length, `nullopt` if the header is absent, or `error::invalid_argument` if it
+    is not a decimal number. */
 util::result<std::optional<std::uint64_t>>
 parse_decoded_content_length(std::span<header_field const> headers);
 
 /** Checks a decoded length against `x-amz-decoded-content-length`.
-    @return `error::decoded_length_mismatch` if they differ. */
+    @param expected The value of `x-amz-decoded-content-length`.
+    @param actual   The number of payload bytes decoded.
+    @return Nothing if they are equal, `error::decoded_length_mismatch` if they differ. */
 util::result<void> check_decoded_length(std::uint64_t expected, std::uint64_t actual);
 
-/** The `Content-Encoding` left once `aws-chunked` is removed (Garage's rule): absent stays
-    absent (some clients omit it), `aws-chunked` becomes absent, `aws-chunked,<rest>` becomes
-    `<rest>`.
-    @return `error::invalid_content_encoding` for any other value. */
+/** The `Content-Encoding` left once `aws-chunked` is removed (Garage's rule, extended to any
+    position in the list as S3 does): absent stays absent (some clients omit it), `aws-chunked`
+    becomes absent, `aws-chunked, gzip` and `gzip, aws-chunked` become `gzip` (the remaining
+    codings, trimmed, joined by `, `).
+    @param content_encoding The request's `Content-Encoding`, if any.
+    @return The remaining encoding (`nullopt` when none is left), or
+    `error::invalid_content_encoding` for a value that does not list `aws-chunked` (the caller
+    decides whether that matters: it does for `STREAMING-*` bodies only). */
 util::result<std::optional<std::string>>
 strip_aws_chunked_encoding(std::optional<std::string_view> content_encoding);
 

@@ -4,8 +4,8 @@
     authentication (SigV4), `aws-chunked` bodies and checksums.
 
     Each code maps to a generic @ref garage::util::condition (what status class it is) and to
-    the S3 error code and HTTP status that AWS S3 answers with (@ref s3_error_code,
-    @ref http_status), which the S3 handlers put in their XML error bodies.
+    the S3 error code and HTTP status that AWS S3 answers with (@ref garage::api::s3_error_code,
+    @ref garage::api::http_status), which the S3 handlers put in their XML error bodies.
 */
 
 #include <garage/util/error.hpp>
@@ -13,6 +13,13 @@
 #include <string_view>
 #include <type_traits>
 
+/** The API front ends (layer 10). This namespace holds their common core, independent of the
+    HTTP library (Bazel target `//garage/api/common`): borrowed request views
+    (@ref garage::api::request_view), `aws-chunked` bodies, checksums and the errors of
+    @ref garage::api::error; SigV4 is in @ref garage::api::sigv4. The nested namespaces are
+    the HTTP server (@ref garage::api::http), the S3 API (@ref garage::api::s3) and the admin
+    API (@ref garage::api::admin).
+*/
 namespace garage::api {
 
 /// The error codes of the `api` layer's common core (category `"garage.api"`).
@@ -49,23 +56,34 @@ enum class error {
     multiple_checksums,         ///< more than one `x-amz-checksum-*` header
 };
 
-/// The category of @ref error (`"garage.api"`).
+/** The error category of @ref garage::api::error.
+    @return The category (a singleton), named `"garage.api"`; its `default_error_condition`
+    maps each code to a @ref garage::util::condition. */
 boost::system::error_category const& api_category() noexcept;
 
-/// Makes an error code of the `api` layer (found by ADL).
+/** Makes an error code of the `api` layer (found by ADL, so that `util::failure{error::x, ...}`
+    and comparisons with @ref garage::api::error values work).
+    @param e The error.
+    @return `e` in @ref api_category. */
 inline util::error_code make_error_code(error e) noexcept
 {
     return {static_cast<int>(e), api_category()};
 }
 
-/** The S3 error code AWS answers with for `e` (`"SignatureDoesNotMatch"`, `"AccessDenied"`, ...).
+/** The S3 error code AWS answers with for an error of this layer.
 
     Where AWS and Garage differ, AWS's code is given (Garage answers `AccessDenied` or
     `InvalidRequest` for most of these); the S3 handlers may choose otherwise.
+    @param e The error.
+    @return The S3 code, e.g. `"SignatureDoesNotMatch"`, `"AccessDenied"`, `"InvalidDigest"`.
 */
 std::string_view s3_error_code(error e) noexcept;
 
-/// The HTTP status that goes with @ref s3_error_code (400, 403, ...).
+/** The HTTP status that goes with the S3 code of @ref garage::api::s3_error_code.
+    @param e The error.
+    @return 403 for authentication and signature failures (`AccessDenied`,
+    `RequestTimeTooSkewed`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`), 400 otherwise.
+*/
 unsigned http_status(error e) noexcept;
 
 } // namespace garage::api

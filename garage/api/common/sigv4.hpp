@@ -15,7 +15,8 @@
     // ok->payload says how to read the body; ok->chunk_context() feeds an aws_chunked_decoder.
     @endcode
 
-    Everything here is a pure function of its arguments except @ref signing_key_cache, a small
+    Everything here is a pure function of its arguments except
+    @ref garage::api::sigv4::signing_key_cache, a small
     thread-safe memo of derived signing keys.
 
     Garage's rules followed (GARAGE-REFERENCE §1.5): header auth needs `x-amz-date`
@@ -44,6 +45,12 @@
 #include <string_view>
 #include <vector>
 
+/** AWS Signature Version 4: @ref garage::api::sigv4::parse_auth reads and checks what a
+    request's signature covers, @ref garage::api::sigv4::verify checks the signature with the
+    secret key. The canonical-request, key-derivation and signing steps are exposed too: the
+    signatures of `aws-chunked` chunks and of POST-policy uploads are built on them. Part of
+    `//garage/api/common`.
+*/
 namespace garage::api::sigv4 {
 
 /// The only signing algorithm accepted.
@@ -74,7 +81,9 @@ enum class service {
     k2v, ///< `k2v`: the canonical URI is the raw path URI-encoded once more
 };
 
-/// `"s3"` or `"k2v"`.
+/** The service's name in a credential scope.
+    @param svc The service.
+    @return `"s3"` or `"k2v"`. */
 std::string_view to_string(service svc) noexcept;
 
 /// What a server expects in the credential scope: its region and the service of the endpoint.
@@ -90,7 +99,10 @@ enum class auth_kind {
     presigned, ///< `X-Amz-Algorithm=...` in the query (takes precedence over a header)
 };
 
-/// Which kind of authentication `req` carries (presigned first, as Garage).
+/** Which kind of authentication a request carries, without checking it.
+    @param req The request head.
+    @return `presigned` if the query has an `X-Amz-Algorithm` parameter (checked first, as
+    Garage), else `header` if there is an `Authorization` header, else `none`. */
 auth_kind detect_auth_kind(request_view const& req);
 
 /// How the body is protected, from `x-amz-content-sha256`.
@@ -102,18 +114,24 @@ enum class payload_mode {
     streaming_unsigned_trailer, ///< `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
 };
 
-/// True for the three `aws-chunked` modes.
+/** Whether the body is `aws-chunked` (and must go through an `aws_chunked_decoder`).
+    @param m The payload mode.
+    @return True for the three streaming modes. */
 constexpr bool is_streaming(payload_mode m) noexcept
 {
     return m == payload_mode::streaming_signed || m == payload_mode::streaming_signed_trailer ||
            m == payload_mode::streaming_unsigned_trailer;
 }
-/// True when each chunk carries a signature.
+/** Whether each chunk carries a signature.
+    @param m The payload mode.
+    @return True for `streaming_signed` and `streaming_signed_trailer`. */
 constexpr bool has_chunk_signatures(payload_mode m) noexcept
 {
     return m == payload_mode::streaming_signed || m == payload_mode::streaming_signed_trailer;
 }
-/// True when a trailer follows the final chunk.
+/** Whether a trailer follows the final chunk.
+    @param m The payload mode.
+    @return True for `streaming_signed_trailer` and `streaming_unsigned_trailer`. */
 constexpr bool has_trailer(payload_mode m) noexcept
 {
     return m == payload_mode::streaming_signed_trailer || m == payload_mode::streaming_unsigned_trailer;
@@ -124,64 +142,115 @@ struct payload_hash {
     payload_mode mode = payload_mode::unsigned_payload; ///< how to read the body
     std::optional<util::hash32> sha256;                 ///< set iff `mode == payload_mode::sha256`
 
+    /// Same mode and same hash (memberwise).
     friend bool operator==(payload_hash const&, payload_hash const&) = default;
 };
 
 /** Parses an `x-amz-content-sha256` value.
-    @return `error::invalid_content_sha256` for `STREAMING-UNSIGNED-PAYLOAD` without a trailer,
-    any other `STREAMING-*` value, or a value that is not 64 hex digits. */
+    @param value The header value: `UNSIGNED-PAYLOAD`, one of the three `STREAMING-*` modes,
+                 or the hex SHA-256 of the body.
+    @return The mode (and, for a hash, its value); `error::invalid_content_sha256` for
+    `STREAMING-UNSIGNED-PAYLOAD` without a trailer, any other `STREAMING-*` value, or a value
+    that is not 64 hex digits. */
 util::result<payload_hash> parse_content_sha256(std::string_view value);
 
-/// Parses `YYYYMMDDTHHMMSSZ` (UTC). @return `error::invalid_date` if malformed or out of range.
+/** Parses an `x-amz-date` or `X-Amz-Date` value.
+    @param text The date, `YYYYMMDDTHHMMSSZ` (UTC).
+    @return The time, or `error::invalid_date` if malformed or out of range (e.g. month 13). */
 util::result<std::chrono::sys_seconds> parse_amz_date(std::string_view text);
 
-/// Formats `YYYYMMDDTHHMMSSZ`.
+/** Formats a time as `x-amz-date` wants it (the inverse of @ref parse_amz_date).
+    @param t The time (UTC).
+    @return `YYYYMMDDTHHMMSSZ`, e.g. `20130524T000000Z`. */
 std::string format_amz_date(std::chrono::sys_seconds t);
 
-/** URI-encodes `text` as SigV4 wants: `A-Z a-z 0-9 - _ . ~` stay, every other byte becomes
-    `%XX` (upper-case hex); `/` stays unless `encode_slash`. */
+/** URI-encodes text as SigV4 wants.
+
+    The unreserved characters (ASCII letters and digits, `-`, `_`, `.` and `~`) stay, every
+    other byte becomes `%%XX` in upper-case hex.
+    @param text         The bytes to encode.
+    @param encode_slash Whether `/` is encoded too (query parameters) or kept (paths).
+    @return The encoded text. */
 std::string uri_encode(std::string_view text, bool encode_slash);
 
-/// The canonical URI: `raw_path` itself for `s3`, `uri_encode(raw_path, false)` for `k2v`;
-/// `/` when the path is empty.
+/** The canonical URI of a request.
+    @param raw_path The request's path, still percent-encoded.
+    @param svc      The service, which decides whether the path is encoded once more.
+    @return `raw_path` itself for `s3`, `uri_encode(raw_path, false)` for `k2v`; `/` when the
+    path is empty. */
 std::string canonical_uri(std::string_view raw_path, service svc);
 
 /** The canonical query string: each (decoded) parameter URI-encoded (`/` too), `key=value`
     (`key=` when the value is empty), sorted by encoded key then encoded value, joined by `&`.
-    Parameters named `exclude` (case-insensitive; e.g. `X-Amz-Signature`) are left out. */
+    @param params  The decoded query parameters (from @ref garage::api::parse_query).
+    @param exclude A parameter name left out (case-insensitive; e.g. `X-Amz-Signature` for a
+                   presigned URL); empty: none.
+    @return The canonical query string (empty when there is no parameter). */
 std::string canonical_query(std::span<query_param const> params, std::string_view exclude = {});
 
 /** The canonical headers block: one `name:value\n` line per signed header name, where value
     is every field of that name joined by `,`, each trimmed and with inner runs of blanks
     collapsed to one space.
-    @param signed_names lower-case names, sorted.
-    @return `error::missing_signed_header` when a signed header is absent. */
+    @param headers      The request's header fields.
+    @param signed_names The signed header names: lower-case, sorted.
+    @return The block, or `error::missing_signed_header` when a signed header is absent. */
 util::result<std::string> canonical_headers(std::span<header_field const> headers,
                                             std::span<std::string const> signed_names);
 
-/// `METHOD\nURI\nQUERY\nHEADERS\nSIGNED_HEADERS\nPAYLOAD_HASH` (HEADERS ends with its own `\n`).
+/** Joins the parts of a canonical request with `\n`:
+    `METHOD\nURI\nQUERY\nHEADERS\nSIGNED_HEADERS\nPAYLOAD_HASH` (HEADERS ends with its own `\n`).
+    @param method         The HTTP method, as received.
+    @param uri            From @ref canonical_uri.
+    @param query          From @ref canonical_query.
+    @param headers_block  From @ref canonical_headers.
+    @param signed_headers The signed header names joined by `;`.
+    @param payload_hash   The `x-amz-content-sha256` value (`UNSIGNED-PAYLOAD` when presigned).
+    @return The canonical request. */
 std::string canonical_request(std::string_view method, std::string_view uri, std::string_view query,
                               std::string_view headers_block, std::string_view signed_headers,
                               std::string_view payload_hash);
 
-/// `<yyyymmdd>/<region>/<service>/aws4_request`; `short_date` is the first 8 digits of the date.
+/** Builds a credential scope.
+    @param short_date The date, `YYYYMMDD` (the first 8 characters of `x-amz-date`).
+    @param region     The region, e.g. `garage`.
+    @param svc        The service name, `s3` or `k2v`.
+    @return `<short_date>/<region>/<svc>/aws4_request`. */
 std::string credential_scope(std::string_view short_date, std::string_view region, std::string_view svc);
 
-/// `AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256(canonical_request)>`.
+/** Builds the string to sign of a request.
+    @param amz_date          The request date, `YYYYMMDDTHHMMSSZ`.
+    @param scope             The credential scope (@ref credential_scope).
+    @param canonical_request The canonical request (@ref canonical_request).
+    @return `AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256(canonical_request)>`. */
 std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                            std::string_view canonical_request);
 
-/// HMAC-SHA256 (RFC 2104) of `data` under `key`.
+/** HMAC-SHA256 (RFC 2104).
+    @param key  The key, of any length (hashed first when longer than 64 bytes).
+    @param data The message.
+    @return The 32-byte MAC. */
 util::hash32 hmac_sha256(std::string_view key, std::string_view data);
 
-/// The HMAC chain `"AWS4"+secret` → date → region → service → `"aws4_request"`.
+/** Derives a signing key by the HMAC chain `"AWS4"+secret` → date → region → service →
+    `"aws4_request"` (four HMACs; @ref signing_key_cache memoises it).
+    @param secret_key The secret access key.
+    @param short_date The scope's date, `YYYYMMDD`.
+    @param region     The scope's region.
+    @param svc        The scope's service name, `s3` or `k2v`.
+    @return The signing key (`kSigning`). */
 signing_key derive_signing_key(std::string_view secret_key, std::string_view short_date,
                                std::string_view region, std::string_view svc);
 
-/// HMAC-SHA256 of `string_to_sign` under `key`.
+/** Signs a string to sign.
+    @param key            The derived signing key.
+    @param string_to_sign From @ref string_to_sign (or a chunk's or trailer's).
+    @return HMAC-SHA256 of `string_to_sign` under `key`. */
 signature compute_signature(signing_key const& key, std::string_view string_to_sign);
 
-/// Compares two signatures in time independent of where they differ.
+/** Compares two signatures in time independent of where they differ (no timing oracle).
+    @param a One signature.
+    @param b The other.
+    @return True when they are equal. */
 bool signatures_equal(util::hash32 const& a, util::hash32 const& b) noexcept;
 
 /** A small memo of derived signing keys, keyed by (secret, date, region, service).
@@ -195,20 +264,27 @@ bool signatures_equal(util::hash32 const& a, util::hash32 const& b) noexcept;
 */
 class signing_key_cache {
 public:
-    /// A cache of at most `capacity` keys (at least 1).
+    /** An empty cache.
+        @param capacity The most keys held; 0 is taken as 1. */
     explicit signing_key_cache(std::size_t capacity = 64);
     signing_key_cache(signing_key_cache const&) = delete;
     signing_key_cache& operator=(signing_key_cache const&) = delete;
 
-    /// The signing key for these inputs, derived on a miss.
+    /** The signing key for these inputs, as @ref derive_signing_key, derived and remembered
+        on a miss (evicting the least recently used key when full).
+        @param secret_key The secret access key.
+        @param short_date The scope's date, `YYYYMMDD`.
+        @param region     The scope's region.
+        @param svc        The scope's service name.
+        @return The signing key. */
     signing_key get(std::string_view secret_key, std::string_view short_date, std::string_view region,
                     std::string_view svc);
 
-    /// Lookups answered from the cache so far.
+    /// @return The number of lookups answered from the cache so far.
     std::uint64_t hits() const;
-    /// Lookups that derived a key so far.
+    /// @return The number of lookups that derived a key so far.
     std::uint64_t misses() const;
-    /// Keys currently held.
+    /// @return The number of keys currently held (at most the capacity).
     std::size_t size() const;
 
 private:
@@ -227,8 +303,8 @@ private:
 
 /** A parsed, not yet verified, SigV4 request: what the secret key is needed for.
 
-    Produced by @ref parse_auth; the string to sign is already built, so @ref verify needs only
-    the secret key and the time.
+    Produced by @ref garage::api::sigv4::parse_auth; the string to sign is already built, so
+    @ref garage::api::sigv4::verify needs only the secret key and the time.
 */
 struct auth_request {
     auth_kind kind = auth_kind::header;          ///< header or presigned
@@ -268,7 +344,7 @@ struct auth_request {
 */
 util::result<auth_request> parse_auth(request_view const& req, service_scope const& expected);
 
-/// Freshness rules of @ref verify.
+/// Freshness rules of @ref garage::api::sigv4::verify.
 struct verify_options {
     /// Header auth: the oldest accepted `x-amz-date` (Garage: 24 h).
     std::chrono::seconds max_age{24 * 3600};
@@ -294,7 +370,8 @@ struct verified_auth {
     std::string amz_date;               ///< `YYYYMMDDTHHMMSSZ`
     std::string scope;                  ///< credential scope
 
-    /// The context an `aws_chunked_decoder` needs for signed chunks.
+    /// @return The context an `aws_chunked_decoder` needs for signed chunks (this request's
+    /// signing key, date, scope, and signature as the seed).
     chunk_signing_context chunk_context() const { return {key, amz_date, scope, seed_signature}; }
 };
 
@@ -306,16 +383,26 @@ struct verified_auth {
     Then the signature must equal HMAC(signing key, string to sign), compared in constant time
     (else `signature_does_not_match`).
 
-    @param auth From @ref parse_auth.
+    @param auth From @ref garage::api::sigv4::parse_auth.
     @param secret_key The secret of `auth.access_key_id`.
     @param now The current time.
     @param options Freshness rules.
+    @return What the caller needs to read the body (the key id, the payload mode, and the
+    signing context of a chunked body), or `expired_presigned`, `request_time_too_skewed`,
+    `signature_does_not_match`.
 */
 util::result<verified_auth> verify(auth_request const& auth, std::string_view secret_key,
                                    std::chrono::system_clock::time_point now,
                                    verify_options const& options = {});
 
-/// As @ref verify, deriving the signing key through `cache`.
+/** As the other `verify`, deriving the signing key through a cache (most requests of a
+    client reuse one key per day).
+    @param auth       From @ref garage::api::sigv4::parse_auth.
+    @param secret_key The secret of `auth.access_key_id`.
+    @param now        The current time.
+    @param cache      The cache of signing keys, shared between requests.
+    @param options    Freshness rules.
+    @return As the other `verify`. */
 util::result<verified_auth> verify(auth_request const& auth, std::string_view secret_key,
                                    std::chrono::system_clock::time_point now, signing_key_cache& cache,
                                    verify_options const& options = {});

@@ -5,6 +5,7 @@
     multipart handlers (GARAGE-REFERENCE §1). */
 
 #include <garage/api/common/sigv4.hpp>
+#include <garage/api/http/byte_budget.hpp>
 #include <garage/api/http/server.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -20,6 +21,8 @@ struct s3_settings {
     std::string region;                 ///< `s3_region`: the only region credentials may name
     std::string root_domain;            ///< `root_domain` for virtual-hosted style (empty: path style only)
     std::uint64_t block_size = 1 << 20; ///< the size object data is cut into blocks at
+    /// `block_ram_buffer_max`: the most bytes of blocks all uploads together buffer (0: no bound)
+    std::uint64_t block_ram_buffer_max = 256u << 20;
 };
 
 /** Answers S3 requests over a data model and a block store.
@@ -62,6 +65,7 @@ private:
     s3_settings settings_;
     boost::asio::any_io_executor blocking_;
     sigv4::signing_key_cache key_cache_;
+    http::byte_budget ram_budget_;
 };
 
 } // namespace garage::api::s3

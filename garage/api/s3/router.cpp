@@ -180,6 +180,9 @@ util::result<route> route_object(route r, std::string_view method, bool has_copy
         if (auto u = match_unsupported(r, object_keywords, "Get")) {
             return *u;
         }
+        if (has("attributes")) {
+            return unsupported(r, "Get", "ObjectAttributes"); // not a GetObject (its body is not the object)
+        }
         return with(endpoint::get_object);
     }
     if (method == "HEAD") {

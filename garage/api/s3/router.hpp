@@ -63,11 +63,14 @@ enum class endpoint {
     not_implemented,
 };
 
-/// The endpoint's name as in the AWS API reference (for logs, metrics and `x-id`).
+/** The endpoint's name as in the AWS API reference (for logs, metrics and `x-id`).
+    @param e The endpoint.
+    @return E.g. `"ListObjectsV2"`, `"PutObject"`. */
 std::string_view name(endpoint e) noexcept;
 
 /// What the request asks for: the endpoint and the arguments taken from its URL.
 struct route {
+    /// The endpoint; `not_implemented` for a recognised endpoint that is not supported.
     endpoint ep = endpoint::not_implemented;
     /// The S3 name of an endpoint answered with 501, e.g. `PutBucketPolicy`.
     std::string unsupported;
@@ -80,7 +83,10 @@ struct route {
     /// Query parameters, percent-decoded (sub-resource keywords map to empty strings).
     std::map<std::string, std::string, std::less<>> query;
 
-    /// A query parameter, if present.
+    /** Looks up a query parameter.
+        @param name The decoded parameter name (case-sensitive).
+        @return Its decoded value (empty for a bare keyword such as `uploads`), or `nullopt`
+        if absent. */
     std::optional<std::string_view> param(std::string_view name) const
     {
         auto it = query.find(name);
@@ -99,7 +105,11 @@ enum class route_error {
     duplicate_query_param, ///< a query parameter given twice
     invalid_endpoint,      ///< e.g. `list-type=3`
 };
+/// @return The error category of @ref route_error (a singleton), named `"garage.s3.router"`.
 boost::system::error_category const& route_category() noexcept;
+/** Makes an error code of the router (found by ADL).
+    @param e The error.
+    @return `e` in @ref route_category. */
 inline util::error_code make_error_code(route_error e) noexcept
 {
     return {static_cast<int>(e), route_category()};
@@ -112,16 +122,25 @@ inline util::error_code make_error_code(route_error e) noexcept
     @param target      The request target: raw path and query, e.g. `/bucket/a%20key?uploads`.
     @param root_domain The `[s3_api] root_domain` for virtual-hosted style (empty: path style only).
     @param has_copy_source Whether the request has an `x-amz-copy-source` header.
+    @return The route; or `route_error::unknown_method`, `missing_host`, `bad_encoding`,
+    `duplicate_query_param` or `invalid_endpoint`.
 */
 util::result<route> route_request(std::string_view method, std::string_view host, std::string_view target,
                                   std::string_view root_domain, bool has_copy_source);
 
 /** The bucket named by a Host header under `root_domain` (Garage's `host_to_bucket`): the
-    labels left of the root domain, or nullopt if the host is not below it. The port is
-    stripped and the comparison is case-insensitive. */
+    labels left of the root domain. The port is stripped and the comparison is
+    case-insensitive.
+    @param host        The Host header, e.g. `photos.s3.example.com:3900`.
+    @param root_domain The `[s3_api] root_domain`, e.g. `.s3.example.com` (leading dots ignored).
+    @return The bucket name, lower-cased (`photos`), or `nullopt` if the host is not strictly
+    below the root domain (or the root domain is empty). */
 std::optional<std::string> host_to_bucket(std::string_view host, std::string_view root_domain);
 
-/// Percent-decodes a path or query component (`+` is kept as is). Fails on bad escapes or UTF-8.
+/** Percent-decodes a path or query component (`+` is kept as is).
+    @param s The encoded text.
+    @return The decoded text; `route_error::bad_encoding` for a `%` not followed by two hex
+    digits, or if the result is not valid UTF-8. */
 util::result<std::string> percent_decode(std::string_view s);
 
 } // namespace garage::api::s3

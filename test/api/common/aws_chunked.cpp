@@ -547,6 +547,9 @@ TEST_CASE("Content-Encoding loses its aws-chunked part", "[api][aws_chunked]")
     CHECK(!strip_aws_chunked_encoding("aws-chunked")->has_value());
     CHECK(strip_aws_chunked_encoding("aws-chunked,gzip")->value() == "gzip");
     CHECK(strip_aws_chunked_encoding("aws-chunked, gzip")->value() == "gzip");
+    CHECK(strip_aws_chunked_encoding("gzip, aws-chunked")->value() == "gzip");
+    CHECK(strip_aws_chunked_encoding("deflate,AWS-CHUNKED , gzip")->value() == "deflate, gzip");
+    CHECK(!strip_aws_chunked_encoding(" aws-chunked ,")->has_value());
     CHECK(strip_aws_chunked_encoding("gzip").error().code ==
           make_error_code(error::invalid_content_encoding));
 }

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,7 +82,7 @@ struct fixture {
         model_type::open(db, replication::local{}, replication::local{}, *blocks).value();
     net::io_context ioc;
     net::thread_pool pool{1};
-    s3_type s3{*model, *blocks, api::s3::s3_settings{"garage", "", 1 << 20}, pool.get_executor()};
+    s3_type s3;
     api::http::server srv{ioc.get_executor(), [this](api::http::exchange& ex) { return s3.handle(ex); },
                           api::http::server_options{.drain_timeout = std::chrono::milliseconds(200)}};
     std::thread runner;
@@ -101,7 +102,8 @@ struct fixture {
         return blocks_type::open(db, o).value();
     }
 
-    fixture()
+    explicit fixture(api::s3::s3_settings settings = {"garage", "", 1 << 20})
+        : s3{*model, *blocks, std::move(settings), pool.get_executor()}
     {
         auto k = model::access_key::import(key_id, secret, "test-key").value();
         k.params_mut()->allow_create_bucket.update(true);
@@ -319,6 +321,12 @@ TEST_CASE("bucket lifecycle: create, list, head, location, delete", "[api][s3]")
     CHECK(missing.status == 404);
     auto missing_get = f.send("GET", "/nothing-here?list-type=2");
     CHECK(error_code(missing_get) == "NoSuchBucket");
+    // Every answer names its request; an error body carries the same id.
+    auto const rid = missing_get.header("x-amz-request-id");
+    CHECK_FALSE(rid.empty());
+    CHECK(missing_get.body.find("<RequestId>" + rid + "</RequestId>") != std::string::npos);
+    CHECK_FALSE(loc.header("x-amz-request-id").empty());
+    CHECK(loc.header("x-amz-request-id") != rid);
 
     CHECK(error_code(f.send("PUT", "/Bad_Name")) == "InvalidBucketName");
     auto wrong_loc = f.send("PUT", "/elsewhere",
@@ -417,6 +425,37 @@ TEST_CASE("a 3 MiB object is stored in blocks and read back whole and by ranges"
         REQUIRE(p.status == 200);
         CHECK(!p.header("x-amz-checksum-crc32").empty());
         CHECK(f.send("GET", "/big/trailer").body == "small trailer body");
+    }
+}
+
+TEST_CASE("concurrent multi-block uploads round-trip under a RAM budget smaller than two blocks", "[api][s3]")
+{
+    // 64 KiB blocks, 100 KiB for all uploads: each upload can buffer one block at a time only,
+    // so reading the next block must wait for the previous one to be stored (and not deadlock).
+    fixture f(api::s3::s3_settings{"garage", "", 64 * 1024, 100 * 1024});
+    REQUIRE(f.send("PUT", "/budget").status == 200);
+    std::vector<std::string> bodies;
+    for (int i = 0; i < 4; ++i) {
+        bodies.push_back(pattern(1024 * 1024 + 77 * static_cast<std::size_t>(i + 1)));
+        bodies.back()[0] = static_cast<char>('a' + i);
+    }
+    std::vector<std::future<unsigned>> puts;
+    for (int i = 0; i < 4; ++i) {
+        puts.push_back(std::async(std::launch::async, [&f, &bodies, i] {
+            return f
+                .send("PUT", "/budget/o" + std::to_string(i), bodies[static_cast<std::size_t>(i)],
+                      {.mode = i % 2 == 0 ? body_mode::sha256 : body_mode::chunked_signed})
+                .status;
+        }));
+    }
+    for (auto& p : puts) {
+        CHECK(p.get() == 200u);
+    }
+    for (int i = 0; i < 4; ++i) {
+        auto get = f.send("GET", "/budget/o" + std::to_string(i));
+        CHECK(get.status == 200);
+        CHECK(get.body == bodies[static_cast<std::size_t>(i)]);
+        CHECK(get.header("etag") == "\"" + md5_hex(bodies[static_cast<std::size_t>(i)]) + "\"");
     }
 }
 
@@ -551,6 +590,26 @@ TEST_CASE("copy object keeps or replaces metadata", "[api][s3]")
                {.headers = {{"x-amz-copy-source", "cpy/src"}, {"x-amz-copy-source-if-match", "\"x\""}}});
     CHECK(cond.status == 412);
     CHECK(f.send("PUT", "/cpy/dst4", {}, {.headers = {{"x-amz-copy-source", "cpy/none"}}}).status == 404);
+
+    // A version id in the source: `null`, the current version's id, or an unknown one; and a
+    // key with an encoded `?`, which is part of the key and not a query.
+    REQUIRE(f.send("PUT", "/cpy/what%3Fnow", "question").status == 200);
+    auto const vid = f.send("HEAD", "/cpy/src").header("x-amz-version-id");
+    REQUIRE_FALSE(vid.empty());
+    auto by_null =
+        f.send("PUT", "/cpy/v1", {}, {.headers = {{"x-amz-copy-source", "cpy/src?versionId=null"}}});
+    CHECK(by_null.status == 200);
+    auto by_id =
+        f.send("PUT", "/cpy/v2", {}, {.headers = {{"x-amz-copy-source", "cpy/src?versionId=" + vid}}});
+    CHECK(by_id.status == 200);
+    CHECK(f.send("GET", "/cpy/v2").body == big);
+    auto unknown = f.send("PUT", "/cpy/v3", {},
+                          {.headers = {{"x-amz-copy-source", "cpy/src?versionId=" + std::string(64, '0')}}});
+    CHECK(unknown.status == 404);
+    CHECK(error_code(unknown) == "NoSuchVersion");
+    auto qkey = f.send("PUT", "/cpy/v4", {}, {.headers = {{"x-amz-copy-source", "cpy/what%3Fnow"}}});
+    CHECK(qkey.status == 200);
+    CHECK(f.send("GET", "/cpy/v4").body == "question");
 }
 
 TEST_CASE("multipart upload: parts, listing, completion, checks and abort", "[api][s3]")
@@ -621,6 +680,25 @@ TEST_CASE("multipart upload: parts, listing, completion, checks and abort", "[ap
         "PUT", "/mpu/obj3?partNumber=2&uploadId=" + id3, {},
         {.headers = {{"x-amz-copy-source", "mpu/obj"}, {"x-amz-copy-source-range", "bytes=100-1099999"}}});
     REQUIRE(c2.status == 200);
+    // copy ranges: malformed → 400 InvalidArgument; past the source's end → 416 InvalidRange
+    for (std::string const bad : {"bytes=5-1", "bytes=-100", "bytes=100-", "items=0-1", "bytes=a-b"}) {
+        auto r = f.send("PUT", "/mpu/obj3?partNumber=3&uploadId=" + id3, {},
+                        {.headers = {{"x-amz-copy-source", "mpu/obj"}, {"x-amz-copy-source-range", bad}}});
+        CHECK(r.status == 400);
+        CHECK(error_code(r) == "InvalidArgument");
+    }
+    auto past = f.send("PUT", "/mpu/obj3?partNumber=3&uploadId=" + id3, {},
+                       {.headers = {{"x-amz-copy-source", "mpu/obj"},
+                                    {"x-amz-copy-source-range", "bytes=0-" + std::to_string(whole.size())}}});
+    CHECK(past.status == 416);
+    CHECK(error_code(past) == "InvalidRange");
+    // an inline source (Garage refuses it) makes a part of its bytes
+    REQUIRE(f.send("PUT", "/mpu/tiny-src", "0123456789").status == 200);
+    auto from_inline = f.send(
+        "PUT", "/mpu/obj3?partNumber=4&uploadId=" + id3, {},
+        {.headers = {{"x-amz-copy-source", "mpu/tiny-src"}, {"x-amz-copy-source-range", "bytes=2-5"}}});
+    CHECK(from_inline.status == 200);
+    CHECK(from_inline.body.find(md5_hex("2345")) != std::string::npos);
     auto const e1 = c1.body.substr(c1.body.find("<ETag>") + 6, 34);
     auto const e2 = c2.body.substr(c2.body.find("<ETag>") + 6, 34);
     auto done3 = f.send("POST", "/mpu/obj3?uploadId=" + id3, part_xml({{1, e1}, {2, e2}}));

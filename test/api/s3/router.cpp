@@ -65,6 +65,8 @@ TEST_CASE("unsupported sub-resources are recognised and named, not taken for pla
     CHECK(must("PUT", "/b/k?acl").unsupported == "PutObjectAcl");
     CHECK(must("DELETE", "/b?encryption").unsupported == "DeleteBucketEncryption");
     CHECK(must("POST", "/b/k?select&select-type=2").unsupported == "SelectObjectContent");
+    CHECK(must("GET", "/b/k?attributes").unsupported == "GetObjectAttributes");
+    CHECK(must("GET", "/b/k?attributes").ep == endpoint::not_implemented);
     CHECK(name(endpoint::list_objects_v2) == "ListObjectsV2");
 }
 

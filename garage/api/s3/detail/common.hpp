@@ -8,6 +8,7 @@
 #include <garage/api/common/checksum.hpp>
 #include <garage/api/common/request_view.hpp>
 #include <garage/api/common/sigv4.hpp>
+#include <garage/api/http/byte_budget.hpp>
 #include <garage/api/http/server.hpp>
 #include <garage/api/s3/error.hpp>
 #include <garage/api/s3/router.hpp>
@@ -20,6 +21,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
@@ -92,6 +94,7 @@ struct context {
     model::access_key key;             ///< the caller's key
     util::uuid bucket_id{};            ///< the resolved bucket (bucket and object endpoints)
     net::any_io_executor blocking{};   ///< where blocking work runs (none: inline)
+    http::byte_budget* ram_budget{};   ///< bounds the block bytes uploads buffer (none: unbounded)
 
     /// A request header (case-insensitive), if present.
     std::optional<std::string_view> header(std::string_view name) const { return find_header(headers, name); }
@@ -99,6 +102,12 @@ struct context {
 
 /** Runs `f` on the `blocking` executor (block file I/O, LMDB writes) and resumes on the
     caller's executor; inline when `blocking` is empty. Exceptions of `f` propagate.
+
+    Not cancellable: blocking work cannot be interrupted, and the caller must not go on (and
+    free what `f` refers to) before it ends. Cancellation of the awaiting coroutine (e.g. a
+    parallel read failing when the client disconnects) is therefore not forwarded to the
+    spawned coroutine — forwarding it would make that coroutine throw on the pool thread,
+    outside any handler, before `f` even started.
     @return What `f` returns. */
 template <class F>
 net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blocking, F f)
@@ -109,7 +118,7 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
     }
     co_return co_await net::co_spawn(
         blocking, [f = std::move(f)]() mutable -> net::awaitable<result_type> { co_return f(); },
-        net::use_awaitable);
+        net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
 }
 
 /// Hex of a uuid or hash.
@@ -408,10 +417,16 @@ inline model::header_list metadata_headers(std::span<header_field const> headers
             keep = true;
         }
         if (name == "content-encoding") {
-            // aws-chunked is a transfer detail, not the object's encoding
-            auto stripped = value_or_fail(strip_aws_chunked_encoding(h.value));
-            if (stripped) {
-                out.emplace_back(name, *stripped);
+            // aws-chunked is a transfer detail, not the object's encoding; a value without it
+            // is refused for aws-chunked (STREAMING-*) bodies only, and kept as is otherwise
+            auto stripped = strip_aws_chunked_encoding(h.value);
+            if (!stripped) {
+                if (find_header(headers, "x-amz-content-sha256").value_or("").starts_with("STREAMING-")) {
+                    fail(stripped.error());
+                }
+                out.emplace_back(name, std::string(h.value));
+            } else if (*stripped) {
+                out.emplace_back(name, **stripped);
             }
             continue;
         }

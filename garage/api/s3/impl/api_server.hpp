@@ -6,11 +6,15 @@
 #include <garage/api/s3/detail/common.hpp>
 #include <garage/api/s3/error.hpp>
 #include <garage/api/s3/impl/bucket.hpp>
+#include <garage/api/s3/impl/cors.hpp>
 #include <garage/api/s3/impl/delete_object.hpp>
 #include <garage/api/s3/impl/get_object.hpp>
+#include <garage/api/s3/impl/lifecycle.hpp>
 #include <garage/api/s3/impl/list.hpp>
 #include <garage/api/s3/impl/multipart.hpp>
+#include <garage/api/s3/impl/post_object.hpp>
 #include <garage/api/s3/impl/put_object.hpp>
+#include <garage/api/s3/impl/website_config.hpp>
 #include <garage/api/s3/router.hpp>
 #include <garage/model/helper.hpp>
 
@@ -65,14 +69,17 @@ inline needed_perm permission_for(endpoint ep) noexcept
 template <class Model, class Blocks>
 s3_api_server<Model, Blocks>::s3_api_server(Model& model, Blocks& blocks, s3_settings settings,
                                             boost::asio::any_io_executor blocking)
-    : model_(model), blocks_(blocks), settings_(std::move(settings)), blocking_(std::move(blocking))
+    : model_(model), blocks_(blocks), settings_(std::move(settings)), blocking_(std::move(blocking)),
+      ram_budget_(settings_.block_ram_buffer_max)
 {
 }
 
 template <class Model, class Blocks>
-boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange& ex)
+boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange& raw_ex)
 {
     using namespace detail;
+    cors_exchange cors_ex(raw_ex); // adds the bucket's CORS headers to every response
+    http::exchange& ex = cors_ex;
     auto const& req = ex.request();
     std::string_view const target = req.target();
     std::string_view const path = target.substr(0, target.find('?'));
@@ -93,15 +100,19 @@ boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange
         }
         context<Model, Blocks> c{model_,  blocks_, settings_, ex, std::move(*routed),
                                  headers, {},      {},        {}, blocking_};
+        c.ram_budget = &ram_budget_;
 
         if (c.r.ep == endpoint::options) {
-            // No CORS configuration support yet: a preflight on a bucket is refused as Garage
-            // does for a bucket without CORS rules.
-            if (c.r.bucket.empty()) {
-                co_await send(ex, 200, {}, {}, {});
-                co_return;
-            }
-            fail(s3_error::access_denied("This bucket does not have a CORS configuration"));
+            co_await handle_options(c);
+            co_return;
+        }
+        if (c.r.ep == endpoint::post_object) {
+            // authenticated by its form (a signed policy), not by its headers
+            auto on_bucket = [&](util::uuid const& id) {
+                cors_ex.set_headers(cors_headers_for(model_, id, headers, method));
+            };
+            co_await handle_post_object(c, key_cache_, on_bucket);
+            co_return;
         }
 
         // ---- authentication
@@ -144,6 +155,7 @@ boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange
             fail(s3_error::no_such_bucket(c.r.bucket));
         }
         c.bucket_id = *id;
+        cors_ex.set_headers(cors_headers_for(model_, *id, headers, method));
         auto const perm = c.key.bucket_permissions(*id);
         bool allowed = false;
         switch (permission_for(c.r.ep)) {
@@ -223,6 +235,33 @@ boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange
             break;
         case endpoint::list_multipart_uploads:
             co_await handle_list_multipart_uploads(c);
+            break;
+        case endpoint::put_bucket_cors:
+            co_await handle_put_bucket_cors(c);
+            break;
+        case endpoint::get_bucket_cors:
+            co_await handle_get_bucket_cors(c);
+            break;
+        case endpoint::delete_bucket_cors:
+            co_await handle_delete_bucket_cors(c);
+            break;
+        case endpoint::put_bucket_website:
+            co_await handle_put_bucket_website(c);
+            break;
+        case endpoint::get_bucket_website:
+            co_await handle_get_bucket_website(c);
+            break;
+        case endpoint::delete_bucket_website:
+            co_await handle_delete_bucket_website(c);
+            break;
+        case endpoint::put_bucket_lifecycle:
+            co_await handle_put_bucket_lifecycle(c);
+            break;
+        case endpoint::get_bucket_lifecycle:
+            co_await handle_get_bucket_lifecycle(c);
+            break;
+        case endpoint::delete_bucket_lifecycle:
+            co_await handle_delete_bucket_lifecycle(c);
             break;
         default:
             fail(s3_error::not_implemented(name(c.r.ep)));

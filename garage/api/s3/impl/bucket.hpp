@@ -49,6 +49,26 @@ net::awaitable<void> handle_list_buckets(Ctx& c)
                             [](auto const& a, auto const& b) { return a.first == b.first; }),
                 names.end());
 
+    // S3's optional paging (Garage lists everything): prefix, max-buckets (1..10000) and
+    // continuation-token (the last name of the previous page).
+    auto const prefix = c.r.param("prefix");
+    auto const token = c.r.param("continuation-token");
+    std::size_t max = names.size();
+    if (auto m = c.r.param("max-buckets")) {
+        auto const v = parse_u64(*m, "max-buckets");
+        if (v < 1 || v > 10000) {
+            fail(s3_error::invalid_argument("max-buckets must be between 1 and 10000"));
+        }
+        max = static_cast<std::size_t>(v);
+    }
+    std::erase_if(names, [&](auto const& n) {
+        return (prefix && !n.first.starts_with(*prefix)) || (token && !token->empty() && n.first <= *token);
+    });
+    bool const truncated = names.size() > max;
+    if (truncated) {
+        names.resize(max);
+    }
+
     xml_writer w("ListAllMyBucketsResult");
     auto owner = w.child("Owner");
     xml_writer::text(owner, "DisplayName", kp->name.get());
@@ -58,6 +78,12 @@ net::awaitable<void> handle_list_buckets(Ctx& c)
         auto b = buckets.append_child("Bucket");
         xml_writer::text(b, "Name", n);
         xml_writer::text(b, "CreationDate", rfc3339(date));
+    }
+    if (truncated) {
+        w.text("ContinuationToken", names.back().first);
+    }
+    if (prefix) {
+        w.text("Prefix", *prefix);
     }
     co_await send(c.ex, 200, w.str());
 }

@@ -3,10 +3,12 @@
 // streamed blocks (GARAGE-REFERENCE §1.8).
 
 #include <garage/api/s3/detail/common.hpp>
+#include <garage/api/s3/detail/encryption.hpp>
 #include <garage/model/object.hpp>
 #include <garage/model/version.hpp>
 #include <garage/table/schema.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <algorithm>
@@ -163,6 +165,14 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
         co_return;
     }
 
+    // SSE-C: the key must open the metadata (after the conditions, as Garage does).
+    auto const sse = request_sse_c_key(c.headers, sse_c_headers::object);
+    auto const* const key = key_ptr(sse);
+    auto const inner = open_meta(meta.encryption, key);
+    for (auto const& [name, value] : key ? sse_c_response_headers(*key) : header_pairs{}) {
+        h.set(name, value);
+    }
+
     if (c.r.param("partNumber") && c.header("range")) {
         fail(s3_error::invalid_request("Bad request: Cannot specify both partNumber and Range header"));
     }
@@ -213,7 +223,7 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
         h.set("x-amz-mp-parts-count", std::to_string(parts));
     }
 
-    if (auto const* hs = meta.headers()) {
+    if (auto const* hs = &inner.headers; !hs->empty()) {
         for (std::size_t i = 0; i < hs->size(); ++i) {
             auto const& [name, value] = (*hs)[i];
             bool seen = false;
@@ -246,7 +256,7 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
             }
         }
         if (c.header("x-amz-checksum-mode") == std::optional<std::string_view>("ENABLED")) {
-            if (auto const* cs = meta.checksum()) {
+            if (auto const& cs = inner.checksum) {
                 auto cv = from_model(*cs);
                 h.set(checksum_header_name(cv.algorithm()), cv.to_base64());
             }
@@ -269,40 +279,62 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
         co_return;
     }
     if (auto const* in = std::get_if<model::inline_data>(&data)) {
+        auto const bytes = value_or_fail(open_data(in->bytes, key));
         (void)co_await c.ex.write_header(std::move(h));
-        (void)co_await c.ex.write_body(std::string_view(in->bytes).substr(r.start, r.end - r.start), true);
+        (void)co_await c.ex.write_body(std::string_view(bytes).substr(r.start, r.end - r.start), true);
         co_return;
     }
     if (!(co_await c.ex.write_header(std::move(h)))) {
         co_return;
     }
+    // The blocks overlapping the range, and which bytes of each to send.
+    struct piece {
+        util::hash32 hash;
+        std::uint64_t from = 0;
+        std::uint64_t to = 0;
+        bool last = false;
+    };
+    std::vector<piece> pieces;
     std::uint64_t pos = 0;
-    bool sent_last = false;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
+    for (auto const& b : blocks) {
         auto const bstart = pos;
-        auto const bend = pos + blocks[i].size;
+        auto const bend = pos + b.size;
         pos = bend;
         if (bend <= r.start || bstart >= r.end) {
             continue;
         }
-        auto const hash = blocks[i].hash;
-        auto read = [&c, hash] { return c.blocks.read_block(hash); };
-        auto bytes = co_await offload(c.blocking, read);
-        if (!bytes) {
-            co_return; // mid-stream failure: the connection closes, the body is truncated
-        }
-        auto const from = std::max(r.start, bstart) - bstart;
-        auto const to = std::min(r.end, bend) - bstart;
-        bool const last = bend >= r.end;
-        if (!(co_await c.ex.write_body(std::string_view(*bytes).substr(from, to - from), last))) {
-            co_return;
-        }
-        if (last) {
-            sent_last = true;
+        pieces.push_back(
+            {b.hash, std::max(r.start, bstart) - bstart, std::min(r.end, bend) - bstart, bend >= r.end});
+        if (pieces.back().last) {
             break;
         }
     }
-    if (!sent_last) {
+    // Pipelined: the next block is read (and verified, decompressed, opened) on the blocking
+    // executor while the current one is written to the socket.
+    using namespace net::experimental::awaitable_operators;
+    util::result<std::string> cur = std::string();
+    if (!pieces.empty()) {
+        cur = co_await read_data_block(c, pieces.front().hash, key);
+    }
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+        if (!cur) {
+            co_return; // mid-stream failure: the connection closes, the body is truncated
+        }
+        auto const& p = pieces[i];
+        std::string const bytes = std::move(*cur);
+        std::string_view const out = std::string_view(bytes).substr(p.from, p.to - p.from);
+        if (i + 1 < pieces.size()) {
+            auto both = c.ex.write_body(out, p.last) && read_data_block(c, pieces[i + 1].hash, key);
+            auto [written, next] = co_await std::move(both);
+            if (!written) {
+                co_return;
+            }
+            cur = std::move(next);
+        } else if (!(co_await c.ex.write_body(out, p.last))) {
+            co_return;
+        }
+    }
+    if (pieces.empty() || !pieces.back().last) {
         (void)co_await c.ex.write_body({}, true);
     }
 }

@@ -95,15 +95,15 @@ list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const
     }
 }
 
-/// `max-keys`-like parameter clamped to 1..1000.
+/// `max-keys`-like parameter clamped to `lowest`..1000 (default 1000).
 template <class Ctx>
-std::size_t max_param(Ctx const& c, std::string_view name)
+std::size_t max_param(Ctx const& c, std::string_view name, std::uint64_t lowest = 1)
 {
     auto p = c.r.param(name);
     if (!p) {
         return 1000;
     }
-    return static_cast<std::size_t>(std::clamp<std::uint64_t>(parse_u64(*p, name), 1, 1000));
+    return static_cast<std::size_t>(std::clamp<std::uint64_t>(parse_u64(*p, name), lowest, 1000));
 }
 
 /// Encodes a listed string for `encoding-type=url`.
@@ -112,8 +112,15 @@ inline std::string enc(std::string_view s, bool url)
     return url ? sigv4::uri_encode(s, false) : std::string(s);
 }
 
-/// Appends a `<Contents>` or `<Version>` item.
-inline void write_item(pugi::xml_node node, std::string const& key, model::object_version const& v, bool url)
+/// The `<Owner>` of listed items: Garage has no object owners, so the requesting key (as GetBucketAcl).
+struct list_owner {
+    std::string id;           ///< the access key id
+    std::string display_name; ///< the key's name
+};
+
+/// Appends a `<Contents>` or `<Version>` item, with an `<Owner>` if `owner` is given.
+inline void write_item(pugi::xml_node node, std::string const& key, model::object_version const& v, bool url,
+                       list_owner const* owner = nullptr)
 {
     auto const& meta = *v.meta();
     xml_writer::text(node, "Key", enc(key, url));
@@ -121,6 +128,11 @@ inline void write_item(pugi::xml_node node, std::string const& key, model::objec
     xml_writer::text(node, "ETag", quote_etag(meta.etag));
     xml_writer::text(node, "Size", std::to_string(meta.size));
     xml_writer::text(node, "StorageClass", "STANDARD");
+    if (owner != nullptr) {
+        auto o = node.append_child("Owner");
+        xml_writer::text(o, "ID", owner->id);
+        xml_writer::text(o, "DisplayName", owner->display_name);
+    }
 }
 
 /// ListObjects (v1) and ListObjectsV2.
@@ -129,7 +141,7 @@ net::awaitable<void> handle_list_objects(Ctx& c, bool v2)
 {
     std::string const prefix(c.r.param("prefix").value_or(""));
     std::string const delimiter(c.r.param("delimiter").value_or(""));
-    auto const max = max_param(c, "max-keys");
+    auto const max = max_param(c, "max-keys", 0); // max-keys=0: an empty, untruncated listing
     bool url = false;
     if (auto e = c.r.param("encoding-type")) {
         if (*e != "url") {
@@ -140,8 +152,8 @@ net::awaitable<void> handle_list_objects(Ctx& c, bool v2)
     std::string start;
     bool inclusive = true;
     if (v2) {
-        if (auto t = c.r.param("continuation-token")) {
-            if (t->empty() || (t->front() != '[' && t->front() != ']')) {
+        if (auto t = c.r.param("continuation-token"); t && !t->empty()) { // empty: from the start
+            if (t->front() != '[' && t->front() != ']') {
                 fail(s3_error::invalid_argument("Invalid continuation token"));
             }
             auto k = util::from_base64(t->substr(1));
@@ -158,11 +170,18 @@ net::awaitable<void> handle_list_objects(Ctx& c, bool v2)
         start = *m;
         inclusive = false;
     }
-    auto page = list_objects_page(c, prefix, delimiter, start, inclusive, max);
+    auto page = max == 0 ? list_page{} : list_objects_page(c, prefix, delimiter, start, inclusive, max);
+    // v1 lists owners always, v2 with fetch-owner=true (S3; Garage never does).
+    std::optional<list_owner> owner;
+    if (!v2 || c.r.param("fetch-owner") == std::optional<std::string_view>("true")) {
+        owner = list_owner{c.key.key_id, std::string(c.key.params()->name.get())};
+    }
 
     xml_writer w("ListBucketResult");
     w.text("Name", c.r.bucket);
-    w.text("Prefix", enc(prefix, url));
+    // v1 leaves Prefix unencoded (S3, and what SDKs decode: boto3 sends encoding-type=url on v1
+    // and decodes Marker, NextMarker, Delimiter and keys, not Prefix); Garage encodes it.
+    w.text("Prefix", v2 ? enc(prefix, url) : prefix);
     if (v2) {
         if (auto sa = c.r.param("start-after")) {
             w.text("StartAfter", enc(*sa, url));
@@ -190,7 +209,7 @@ net::awaitable<void> handle_list_objects(Ctx& c, bool v2)
         w.text("EncodingType", "url");
     }
     for (auto const& [key, v] : page.keys) {
-        write_item(w.child("Contents"), key, v, url);
+        write_item(w.child("Contents"), key, v, url, owner ? &*owner : nullptr);
     }
     for (auto const& p : page.prefixes) {
         xml_writer::text(w.child("CommonPrefixes"), "Prefix", enc(p, url));
@@ -208,6 +227,7 @@ net::awaitable<void> handle_list_object_versions(Ctx& c)
     bool const url = c.r.param("encoding-type") == std::optional<std::string_view>("url");
     std::string const marker(c.r.param("key-marker").value_or(""));
     auto page = list_objects_page(c, prefix, delimiter, marker, marker.empty(), max);
+    list_owner const owner{c.key.key_id, std::string(c.key.params()->name.get())};
 
     xml_writer w("ListVersionsResult");
     w.text("Name", c.r.bucket);
@@ -228,7 +248,7 @@ net::awaitable<void> handle_list_object_versions(Ctx& c)
     }
     for (auto const& [key, v] : page.keys) {
         auto node = w.child("Version");
-        write_item(node, key, v, url);
+        write_item(node, key, v, url, &owner);
         // S3 puts VersionId and IsLatest after Key; order inside an item is not significant to clients
         xml_writer::text(node, "VersionId", "null");
         xml_writer::text(node, "IsLatest", "true");

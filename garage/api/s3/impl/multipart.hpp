@@ -3,13 +3,16 @@
 // (GARAGE-REFERENCE §1.10).
 
 #include <garage/api/s3/detail/common.hpp>
+#include <garage/api/s3/detail/encryption.hpp>
 #include <garage/api/s3/impl/get_object.hpp>
 #include <garage/api/s3/impl/put_object.hpp>
+#include <garage/api/s3/impl/quotas.hpp>
 #include <garage/model/mpu.hpp>
 #include <garage/model/object.hpp>
 #include <garage/model/version.hpp>
 #include <garage/util/hasher.hpp>
 
+#include <charconv>
 #include <map>
 #include <optional>
 #include <string>
@@ -84,6 +87,7 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     (void)co_await read_small_body(c.ex, c.headers, c.auth);
     auto headers = metadata_headers(c.headers);
     auto const algo = value_or_fail(request_checksum_algorithm(c.headers));
+    auto const sse = request_sse_c_key(c.headers, sse_c_headers::object);
     auto const id = util::gen_uuid();
     auto const ts = next_timestamp(c, c.r.key);
     model::version_uploading up;
@@ -91,8 +95,9 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     if (algo) {
         up.checksum_algorithm = to_model(*algo);
     }
+    // With SSE-C the sealed metadata also records the key: parts must open it with theirs.
     up.encryption =
-        model::encryption_plaintext{model::object_version_meta_inner{std::move(headers), std::nullopt}};
+        seal_meta(model::object_version_meta_inner{std::move(headers), std::nullopt}, key_ptr(sse));
     put_version(c, c.r.key, model::object_version{id, ts, up});
     check(c.model.mpu_table().insert(model::multipart_upload::create(id, ts, c.bucket_id, c.r.key)));
 
@@ -100,7 +105,25 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     w.text("Bucket", c.r.bucket);
     w.text("Key", c.r.key);
     w.text("UploadId", hex(id));
-    co_await send(c.ex, 200, w.str());
+    header_pairs extra;
+    add_sse_c_headers(extra, key_ptr(sse));
+    co_await send(c.ex, 200, w.str(), extra);
+}
+
+/** The SSE-C key of a request on upload `id` (`x-amz-server-side-encryption-customer-*`),
+    checked against the upload's: throws 400 InvalidRequest when it is missing, superfluous or
+    not the upload's key.
+    @return The key, or nullopt for a plaintext upload. */
+template <class Ctx>
+std::optional<sse_c_key> upload_sse_c_key(Ctx& c, util::uuid const& id)
+{
+    auto key = request_sse_c_key(c.headers, sse_c_headers::object);
+    auto ov = uploading_version(c, id);
+    if (!ov) {
+        fail(s3_error::no_such_upload());
+    }
+    (void)open_meta(std::get<model::version_uploading>(ov->state).encryption, key_ptr(key));
+    return key;
 }
 
 /// UploadPart: each upload of a part is its own version, keyed (part, time) in the upload.
@@ -110,6 +133,7 @@ net::awaitable<void> handle_upload_part(Ctx& c)
     auto const pn = parse_u64(c.r.param("partNumber").value_or(""), "partNumber");
     auto const id = upload_id_param(c);
     auto m = get_upload(c, id);
+    auto const sse = upload_sse_c_key(c, id);
     auto const algo = value_or_fail(request_checksum_algorithm(c.headers));
     body_reader rd(c.ex, c.headers, c.auth, true, algo);
     auto const pts = m.next_timestamp(pn);
@@ -120,69 +144,20 @@ net::awaitable<void> handle_upload_part(Ctx& c)
 
     std::string buf;
     model::version_backlink const backlink = model::mpu_backlink{id}; // not a temporary (GCC 12)
-    auto w = co_await write_blocks(c, rd, buf, true, pvid, backlink, pn);
+    auto w = co_await write_blocks(c, rd, buf, true, pvid, backlink, pn, key_ptr(sse));
     if (w.size == 0) {
         fail(s3_error::invalid_request("Bad request: Empty body"));
     }
-    auto const etag = util::to_hex(util::digest_view(*rd.sums().md5));
+    auto const etag = new_etag(*rd.sums().md5, key_ptr(sse));
     auto const sum = stored_checksum(rd, algo);
     entry.parts = {};
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, etag, sum, w.size});
     check(c.model.mpu_table().insert(entry));
     std::vector<std::pair<std::string, std::string>> extra{{"ETag", quote_etag(etag)}};
     add_checksum_header(extra, sum);
+    add_sse_c_headers(extra, key_ptr(sse));
     co_await send(c.ex, 200, {}, extra, {});
 }
-
-/** Reads a byte range of a stored (block) object version, as a body for @ref write_blocks,
-    computing its MD5 (the part's ETag). */
-template <class Ctx>
-class copy_reader {
-public:
-    /** @param c The context. @param blocks The source's blocks in order. @param range `[start, end)`. */
-    copy_reader(Ctx& c, std::vector<model::version_block> blocks, byte_range range)
-        : c_(c), blocks_(std::move(blocks)), range_(range)
-    {
-    }
-
-    /// Appends the next block's bytes within the range. @return false at the end.
-    net::awaitable<bool> read(std::string& out)
-    {
-        while (next_ < blocks_.size()) {
-            auto const b = blocks_[next_++];
-            auto const bstart = pos_;
-            auto const bend = pos_ + b.size;
-            pos_ = bend;
-            if (bend <= range_.start || bstart >= range_.end) {
-                continue;
-            }
-            auto const hash = b.hash;
-            auto read = [this, hash] { return c_.blocks.read_block(hash); };
-            auto bytes = co_await offload(c_.blocking, read);
-            if (!bytes) {
-                fail(bytes.error());
-            }
-            auto const from = std::max(range_.start, bstart) - bstart;
-            auto const to = std::min(range_.end, bend) - bstart;
-            std::string_view piece = std::string_view(*bytes).substr(from, to - from);
-            md5_.update(piece);
-            out.append(piece);
-            co_return true;
-        }
-        co_return false;
-    }
-
-    /// The MD5 of what was read (once at the end).
-    util::md5_digest md5() { return md5_.finalize(); }
-
-private:
-    Ctx& c_;
-    std::vector<model::version_block> blocks_;
-    byte_range range_;
-    std::size_t next_ = 0;
-    std::uint64_t pos_ = 0;
-    util::md5_hasher md5_;
-};
 
 /// UploadPartCopy: a part made of a byte range of a stored object (`x-amz-copy-source-range`).
 template <class Ctx>
@@ -194,43 +169,62 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
     auto [src_bucket, src_key, src] = copy_source(c);
     auto const& src_meta = *src.meta();
     check_copy_conditions(c.headers, src_meta, src.timestamp);
+    auto const src_sse = request_sse_c_key(c.headers, sse_c_headers::copy_source);
+    (void)open_meta(src_meta.encryption, key_ptr(src_sse));
     auto const& data = std::get<model::version_complete>(src.state).data;
-    if (!std::holds_alternative<model::first_block>(data)) {
-        fail(s3_error::invalid_request("Bad request: Source object is too small (minimum part size is 5Mb)"));
-    }
     byte_range range{0, src_meta.size};
     if (auto r = c.header("x-amz-copy-source-range")) {
-        std::optional<byte_range> parsed;
-        try {
-            parsed = parse_range(*r, src_meta.size);
-        } catch (s3_exception const&) {
-            parsed.reset();
-        }
-        if (!parsed || r->find('-') == 6 /* suffix ranges are not allowed here */) {
+        // `bytes=first-last`, both given (no suffix or open ranges), inside the source.
+        auto const spec = r->starts_with("bytes=") ? r->substr(6) : std::string_view{};
+        auto const dash = spec.find('-');
+        auto const num = [](std::string_view d) -> std::optional<std::uint64_t> {
+            std::uint64_t v = 0;
+            if (d.empty() || d.size() > 19 ||
+                std::from_chars(d.data(), d.data() + d.size(), v).ptr != d.data() + d.size()) {
+                return std::nullopt;
+            }
+            return v;
+        };
+        auto const first = dash == std::string_view::npos ? std::nullopt : num(spec.substr(0, dash));
+        auto const last = dash == std::string_view::npos ? std::nullopt : num(spec.substr(dash + 1));
+        if (!first || !last || *last < *first) {
             fail(s3_error::invalid_argument("Invalid x-amz-copy-source-range"));
         }
-        range = *parsed;
-    }
-    auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
-    if (!sv || sv->is_tombstone()) {
-        fail(s3_error::internal("conflict/inconsistency between object and version state"));
+        if (*last >= src_meta.size) {
+            throw s3_exception{s3_error{"InvalidRange", 416, "The requested range is not satisfiable"},
+                               "bytes */" + std::to_string(src_meta.size)};
+        }
+        range = byte_range{*first, *last + 1};
     }
     std::vector<model::version_block> blocks;
-    for (auto const& b : sv->blocks.items()) {
-        blocks.push_back(b.value);
+    std::optional<std::string> inline_bytes;
+    if (auto const* in = std::get_if<model::inline_data>(&data)) {
+        // Beyond Garage (which refuses inline sources): the part is made of the inline bytes.
+        inline_bytes = value_or_fail(open_data(in->bytes, key_ptr(src_sse)));
+    } else {
+        auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
+        if (!sv || sv->is_tombstone()) {
+            fail(s3_error::internal("conflict/inconsistency between object and version state"));
+        }
+        for (auto const& b : sv->blocks.items()) {
+            blocks.push_back(b.value);
+        }
     }
     auto m = get_upload(c, id);
+    auto const dst_sse = upload_sse_c_key(c, id);
     auto const pts = m.next_timestamp(pn);
     auto const pvid = util::gen_uuid();
     auto entry = model::multipart_upload::create(id, m.timestamp, c.bucket_id, c.r.key);
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, {}, {}, {}});
     check(c.model.mpu_table().insert(entry));
 
-    copy_reader<Ctx> rd(c, std::move(blocks), range);
+    auto rd = inline_bytes
+                  ? block_range_reader<Ctx>(c, std::move(*inline_bytes), range.start, range.end)
+                  : block_range_reader<Ctx>(c, std::move(blocks), range.start, range.end, key_ptr(src_sse));
     std::string buf;
     model::version_backlink const backlink = model::mpu_backlink{id}; // not a temporary (GCC 12)
-    auto w = co_await write_blocks(c, rd, buf, true, pvid, backlink, pn);
-    auto const etag = util::to_hex(util::digest_view(rd.md5()));
+    auto w = co_await write_blocks(c, rd, buf, true, pvid, backlink, pn, key_ptr(dst_sse));
+    auto const etag = new_etag(rd.md5(), key_ptr(dst_sse));
     entry.parts = {};
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, etag, {}, w.size});
     check(c.model.mpu_table().insert(entry));
@@ -238,7 +232,8 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
     xml_writer x("CopyPartResult");
     x.text("LastModified", rfc3339(pts));
     x.text("ETag", quote_etag(etag));
-    header_pairs const vh{{"x-amz-copy-source-version-id", hex(src.uuid)}};
+    header_pairs vh{{"x-amz-copy-source-version-id", hex(src.uuid)}};
+    add_sse_c_headers(vh, key_ptr(dst_sse));
     co_await send(c.ex, 200, x.str(), vh);
 }
 
@@ -275,6 +270,11 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
     if (!ov) {
         fail(s3_error::no_such_upload());
     }
+    // SSE-C headers are optional here; a key given must be the upload's.
+    auto const sse = request_sse_c_key(c.headers, sse_c_headers::object);
+    if (sse) {
+        (void)open_meta(std::get<model::version_uploading>(ov->state).encryption, key_ptr(sse));
+    }
     auto parts = finished_parts(m);
     std::vector<model::mpu_part> chosen;
     for (std::size_t i = 0; i < listed.size(); ++i) {
@@ -309,6 +309,7 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
         md5s += raw ? *raw : std::string{};
         size += *chosen[i].size;
     }
+    check_quotas_or_abort(c, c.r.key, size, id, ov->timestamp);
     check(c.model.version_table().insert(final_version));
     for (auto const& b : final_version.blocks.items()) {
         check(c.model.block_ref_table().insert(model::block_ref::live(b.value.hash, id)));
@@ -321,6 +322,9 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
         headers = pt->inner.headers;
     }
     auto meta = make_meta(size, etag, std::move(headers), std::nullopt);
+    if (std::holds_alternative<model::encryption_sse_c>(up.encryption)) {
+        meta.encryption = up.encryption; // sealed at creation; the key is optional here
+    }
     put_version(c, c.r.key,
                 model::object_version{id, ov->timestamp,
                                       model::version_complete{model::first_block{std::move(meta), *first}}});
@@ -332,7 +336,8 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
     w.text("Bucket", c.r.bucket);
     w.text("Key", c.r.key);
     w.text("ETag", quote_etag(etag));
-    header_pairs const vh{{"x-amz-version-id", hex(id)}};
+    header_pairs vh{{"x-amz-version-id", hex(id)}};
+    add_sse_c_headers(vh, key_ptr(sse));
     co_await send(c.ex, 200, w.str(), vh);
 }
 

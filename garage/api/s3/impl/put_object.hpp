@@ -3,6 +3,10 @@
 // block writer shared with UploadPart.
 
 #include <garage/api/s3/detail/common.hpp>
+#include <garage/api/s3/detail/encryption.hpp>
+#include <garage/api/s3/impl/quotas.hpp>
+#include <garage/api/s3/sse_c.hpp>
+#include <garage/block/block.hpp>
 #include <garage/model/block_ref.hpp>
 #include <garage/model/helper.hpp>
 #include <garage/model/object.hpp>
@@ -10,8 +14,11 @@
 #include <garage/util/hasher.hpp>
 #include <garage/util/time.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 namespace garage::api::s3::detail {
 
@@ -21,43 +28,132 @@ struct written_data {
     util::hash32 first_hash; ///< the first block's hash
 };
 
+/** Stores one block of object data: as is, or for SSE-C sealed with `enc` and then stored
+    plain (sealed bytes do not compress; they may exceed `block_size` by the seal overhead).
+    @return The block's hash, over the stored bytes. */
+template <class Ctx>
+util::hash32 store_block_data(Ctx& c, std::string_view data, sse_c_key const* enc)
+{
+    if (enc == nullptr) {
+        auto const h = util::blake2sum(data);
+        check(c.blocks.write_block(h, data));
+        return h;
+    }
+    auto sealed = enc->encrypt(data);
+    auto const h = util::blake2sum(sealed);
+    check(c.blocks.write_raw_block(h, block::data_block::plain(std::move(sealed))));
+    return h;
+}
+
+/** Reads into `out` until it holds `bs` bytes (a block or a chunk) or the body ends, first
+    taking a lease on `bs` bytes of the RAM budget (if any) into `lease`.
+    @return Whether the body may go on. */
+template <class Reader>
+net::awaitable<bool> fill_block(Reader& rd, std::string& out, bool more, std::size_t bs,
+                                http::byte_budget* budget, http::byte_budget::lease& lease)
+{
+    if (budget != nullptr && more) {
+        lease = co_await budget->acquire(bs);
+    }
+    while (more && out.size() < bs) {
+        more = co_await rd.read(out);
+    }
+    co_return more;
+}
+
+/** Stores `blk` (block `offset` of part `part_number` of version `vid`) on the blocking
+    executor: writes the block, adds it to the version entry and references it; then ends
+    `lease` (the block's bytes no longer count against the RAM budget).
+    @return The block's hash. */
+template <class Ctx>
+net::awaitable<util::hash32> store_block(Ctx& c, std::string_view blk, util::uuid const& vid,
+                                         model::version_backlink const& backlink, std::uint64_t part_number,
+                                         std::uint64_t offset, sse_c_key const* enc,
+                                         http::byte_budget::lease& lease)
+{
+    auto store = [&c, blk, &vid, &backlink, offset, part_number, enc] {
+        auto const h = store_block_data(c, blk, enc);
+        auto v = model::version::create(vid, backlink);
+        v.blocks.put(model::version_block_key{part_number, offset}, model::version_block{h, blk.size()});
+        check(c.model.version_table().insert(v));
+        check(c.model.block_ref_table().insert(model::block_ref::live(h, vid)));
+        return h;
+    };
+    auto const h = co_await offload(c.blocking, store);
+    lease.release();
+    co_return h;
+}
+
+/** Stores `data` (at most two blocks of `bs` bytes, from `offset`) with @ref store_block, both
+    blocks at once on the blocking executor; then ends `lease`.
+    @return The first block's hash. */
+template <class Ctx>
+net::awaitable<util::hash32> store_chunk(Ctx& c, std::string_view data, std::size_t bs, util::uuid const& vid,
+                                         model::version_backlink const& backlink, std::uint64_t part_number,
+                                         std::uint64_t offset, sse_c_key const* enc,
+                                         http::byte_budget::lease& lease)
+{
+    using namespace net::experimental::awaitable_operators;
+    if (data.size() <= bs) {
+        co_return co_await store_block(c, data, vid, backlink, part_number, offset, enc, lease);
+    }
+    http::byte_budget::lease none1; // the chunk's lease covers both halves
+    http::byte_budget::lease none2;
+    auto both = store_block(c, data.substr(0, bs), vid, backlink, part_number, offset, enc, none1) &&
+                store_block(c, data.substr(bs), vid, backlink, part_number, offset + bs, enc, none2);
+    auto const hashes = co_await std::move(both);
+    lease.release();
+    co_return std::get<0>(hashes);
+}
+
 /** Reads the rest of a body and stores it as blocks of `block_size` under version `vid`
     (part `part_number`): each block is written, added to the version entry and referenced.
+    Pipelined: the body is cut into chunks of two blocks; the next chunk is read from the body
+    while the two blocks of the previous one are hashed, compressed and written on the blocking
+    executor (so a single upload keeps every core busy); each chunk buffered holds a lease on
+    the context's RAM budget (at most two chunks per upload).
     @tparam Reader Has `awaitable<bool> read(std::string&)` (a @ref body_reader or a copy source).
-    @param buf  Body bytes already read (consumed). @param more Whether the body may go on. */
+    @param buf  Body bytes already read (consumed). @param more Whether the body may go on.
+    @param enc  The SSE-C key to seal each block with, or null. */
 template <class Ctx, class Reader>
 net::awaitable<written_data> write_blocks(Ctx& c, Reader& rd, std::string& buf, bool more,
                                           util::uuid const& vid, model::version_backlink const& backlink,
-                                          std::uint64_t part_number)
+                                          std::uint64_t part_number, sse_c_key const* enc = nullptr)
 {
+    using namespace net::experimental::awaitable_operators;
     written_data res;
     auto const bs = static_cast<std::size_t>(c.settings.block_size);
-    check(c.model.version_table().insert(model::version::create(vid, backlink)));
-    for (;;) {
-        while (more && buf.size() < bs) {
-            more = co_await rd.read(buf);
-        }
-        if (buf.empty()) {
-            break;
-        }
-        auto const n = std::min(bs, buf.size());
-        auto const offset = res.size;
-        auto store = [&c, &buf, &vid, &backlink, n, offset, part_number] {
-            std::string_view const blk(buf.data(), n);
-            auto const h = util::blake2sum(blk);
-            check(c.blocks.write_block(h, blk));
-            auto v = model::version::create(vid, backlink);
-            v.blocks.put(model::version_block_key{part_number, offset}, model::version_block{h, n});
-            check(c.model.version_table().insert(v));
-            check(c.model.block_ref_table().insert(model::block_ref::live(h, vid)));
-            return h;
+    auto const chunk = 2 * bs;
+    http::byte_budget::lease cur; // for the chunk in `buf`
+    http::byte_budget::lease nxt; // for the chunk in `next`
+    more = co_await fill_block(rd, buf, more, chunk, c.ram_budget, cur);
+    if (buf.empty()) {
+        // no block: create the version entry alone (otherwise the first block's insert does)
+        auto create = [&c, &vid, &backlink] {
+            check(c.model.version_table().insert(model::version::create(vid, backlink)));
         };
-        auto const h = co_await offload(c.blocking, store);
+        co_await offload(c.blocking, create);
+    }
+    std::string next;
+    while (!buf.empty()) {
+        auto const n = std::min(chunk, buf.size());
+        auto const offset = res.size;
+        next.assign(buf, n); // bytes read past this chunk start the next one
+        std::string_view const data(buf.data(), n);
+        util::hash32 h;
+        if (more) {
+            auto both = store_chunk(c, data, bs, vid, backlink, part_number, offset, enc, cur) &&
+                        fill_block(rd, next, more, chunk, c.ram_budget, nxt);
+            std::tie(h, more) = co_await std::move(both);
+        } else {
+            h = co_await store_chunk(c, data, bs, vid, backlink, part_number, offset, enc, cur);
+        }
         if (res.size == 0) {
             res.first_hash = h;
         }
         res.size += n;
-        buf.erase(0, n);
+        buf.swap(next); // the stored block's buffer is reused for the one after
+        cur = std::move(nxt);
     }
     co_return res;
 }
@@ -109,6 +205,8 @@ net::awaitable<void> handle_put_object(Ctx& c)
 {
     auto headers = metadata_headers(c.headers);
     auto const algo = value_or_fail(request_checksum_algorithm(c.headers));
+    auto const sse = request_sse_c_key(c.headers, sse_c_headers::object);
+    auto const* const key = key_ptr(sse);
     body_reader rd(c.ex, c.headers, c.auth, true, algo);
     std::string buf;
     bool more = true;
@@ -120,15 +218,17 @@ net::awaitable<void> handle_put_object(Ctx& c)
     std::vector<std::pair<std::string, std::string>> extra;
 
     if (!more && buf.size() < inline_threshold) {
-        auto const etag = util::to_hex(util::digest_view(*rd.sums().md5));
+        check_quotas(c, c.r.key, buf.size());
+        auto const etag = new_etag(*rd.sums().md5, key);
         auto const sum = stored_checksum(rd, algo);
-        auto meta = make_meta(buf.size(), etag, std::move(headers), sum);
-        put_version(
-            c, c.r.key,
-            model::object_version{
-                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(buf)}}});
+        auto meta = make_meta(buf.size(), etag, std::move(headers), sum, key);
+        put_version(c, c.r.key,
+                    model::object_version{vid, ts,
+                                          model::version_complete{model::inline_data{
+                                              std::move(meta), seal_data(std::move(buf), key)}}});
         extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
         add_checksum_header(extra, sum);
+        add_sse_c_headers(extra, key);
         co_await send(c.ex, 200, {}, extra, {});
         co_return;
     }
@@ -138,14 +238,15 @@ net::awaitable<void> handle_put_object(Ctx& c)
     if (algo) {
         up.checksum_algorithm = to_model(*algo);
     }
-    up.encryption = model::encryption_plaintext{model::object_version_meta_inner{headers, std::nullopt}};
+    up.encryption = seal_meta(model::object_version_meta_inner{headers, std::nullopt}, key);
     put_version(c, c.r.key, model::object_version{vid, ts, up});
     written_data w;
     std::optional<s3_exception> failure;
     // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
     model::version_backlink const backlink = model::object_backlink{c.bucket_id, c.r.key};
     try {
-        w = co_await write_blocks(c, rd, buf, more, vid, backlink, 1);
+        w = co_await write_blocks(c, rd, buf, more, vid, backlink, 1, key);
+        check_quotas(c, c.r.key, w.size);
     } catch (s3_exception& e) {
         failure = std::move(e);
     }
@@ -153,14 +254,15 @@ net::awaitable<void> handle_put_object(Ctx& c)
         put_version(c, c.r.key, model::object_version{vid, ts, model::version_aborted{}});
         throw std::move(*failure);
     }
-    auto const etag = util::to_hex(util::digest_view(*rd.sums().md5));
+    auto const etag = new_etag(*rd.sums().md5, key);
     auto const sum = stored_checksum(rd, algo);
-    auto meta = make_meta(w.size, etag, std::move(headers), sum);
+    auto meta = make_meta(w.size, etag, std::move(headers), sum, key);
     put_version(c, c.r.key,
                 model::object_version{
                     vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}});
     extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
     add_checksum_header(extra, sum);
+    add_sse_c_headers(extra, key);
     co_await send(c.ex, 200, {}, extra, {});
 }
 
@@ -213,17 +315,25 @@ inline void check_copy_conditions(std::span<header_field const> headers,
 template <class Ctx>
 std::tuple<util::uuid, std::string, model::object_version> copy_source(Ctx& c)
 {
-    auto src = *c.header("x-amz-copy-source");
-    auto decoded = percent_decode(src);
+    // `bucket/key?versionId=…`: split before decoding (an encoded `%3F` belongs to the key).
+    std::string_view raw = *c.header("x-amz-copy-source");
+    std::optional<std::string> version_id;
+    if (auto q = raw.find('?'); q != std::string_view::npos) {
+        auto const query = api::parse_query(raw.substr(q + 1));
+        for (auto const& p : query) {
+            if (p.key == "versionId") {
+                version_id = p.value;
+            }
+        }
+        raw = raw.substr(0, q);
+    }
+    auto decoded = percent_decode(raw);
     if (!decoded) {
         fail(s3_error::invalid_argument("Invalid x-amz-copy-source"));
     }
     std::string_view s = *decoded;
     while (s.starts_with('/')) {
         s.remove_prefix(1);
-    }
-    if (auto q = s.find('?'); q != std::string_view::npos) {
-        s = s.substr(0, q); // versionId is ignored (no versioning)
     }
     auto slash = s.find('/');
     if (slash == std::string_view::npos || slash + 1 == s.size()) {
@@ -240,6 +350,18 @@ std::tuple<util::uuid, std::string, model::object_version> copy_source(Ctx& c)
     }
     auto obj = value_or_fail(c.model.object_table().get(*id, key));
     model::object_version const* v = obj ? obj->last_complete() : nullptr;
+    if (version_id && *version_id != "null" && obj) {
+        // A version named by its id (no versioning: it must still be kept, e.g. the current one).
+        v = nullptr;
+        for (auto const& cand : obj->versions()) {
+            if (hex(cand.uuid) == *version_id && cand.is_complete()) {
+                v = &cand;
+            }
+        }
+        if (v == nullptr) {
+            fail(s3_error{"NoSuchVersion", 404, "The specified version does not exist."});
+        }
+    }
     if (v == nullptr || !v->is_data()) {
         fail(s3_error::no_such_key());
     }
@@ -254,17 +376,20 @@ net::awaitable<void> handle_copy_object(Ctx& c)
     auto [src_bucket, src_key, src] = copy_source(c);
     auto const& src_meta = *src.meta();
     check_copy_conditions(c.headers, src_meta, src.timestamp);
+    auto const src_sse = request_sse_c_key(c.headers, sse_c_headers::copy_source);
+    auto const dst_sse = request_sse_c_key(c.headers, sse_c_headers::object);
+    auto const* const src_enc = key_ptr(src_sse);
+    auto const* const dst_enc = key_ptr(dst_sse);
+    auto src_inner = open_meta(src_meta.encryption, src_enc);
 
     model::header_list headers;
     auto directive = c.header("x-amz-metadata-directive").value_or("COPY");
     if (directive == "REPLACE") {
         headers = metadata_headers(c.headers);
     } else if (directive == "COPY") {
-        if (auto const* h = src_meta.headers()) {
-            for (auto const& p : *h) {
-                if (p.first != "x-amz-website-redirect-location") {
-                    headers.push_back(p);
-                }
+        for (auto const& p : src_inner.headers) {
+            if (p.first != "x-amz-website-redirect-location") {
+                headers.push_back(p);
             }
         }
         if (auto w = c.header("x-amz-website-redirect-location")) {
@@ -273,27 +398,68 @@ net::awaitable<void> handle_copy_object(Ctx& c)
     } else {
         fail(s3_error::invalid_argument("Invalid x-amz-metadata-directive"));
     }
-    std::optional<model::checksum_value> sum;
-    if (auto const* cs = src_meta.checksum()) {
-        sum = *cs;
-    }
-    auto meta = make_meta(src_meta.size, src_meta.etag, std::move(headers), sum);
+    auto const sum = src_inner.checksum;
+    // The same encryption on both sides: the stored data is shared (metadata-only copy);
+    // otherwise it is read in clear and written again, sealed with the destination's key.
+    bool const same_encryption = src_sse == dst_sse;
+    auto etag = src_meta.etag;
+    check_quotas(c, c.r.key, src_meta.size);
 
     auto const vid = util::gen_uuid();
     auto const ts = next_timestamp(c, c.r.key);
     auto const& data = std::get<model::version_complete>(src.state).data;
     if (auto const* in = std::get_if<model::inline_data>(&data)) {
+        auto bytes = in->bytes;
+        if (!same_encryption) {
+            auto plain = value_or_fail(open_data(std::move(bytes), src_enc));
+            etag = new_etag(util::md5sum(plain), dst_enc);
+            bytes = seal_data(std::move(plain), dst_enc);
+        }
+        auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
         put_version(
             c, c.r.key,
-            model::object_version{vid, ts, model::version_complete{model::inline_data{meta, in->bytes}}});
+            model::object_version{
+                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(bytes)}}});
+    } else if (!same_encryption) {
+        auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
+        if (!sv || sv->is_tombstone()) {
+            fail(s3_error::internal("conflict/inconsistency between object and version state"));
+        }
+        std::vector<model::version_block> blocks;
+        for (auto const& b : sv->blocks.items()) {
+            blocks.push_back(b.value);
+        }
+        model::version_uploading up;
+        up.encryption = seal_meta(model::object_version_meta_inner{headers, std::nullopt}, dst_enc);
+        put_version(c, c.r.key, model::object_version{vid, ts, up});
+        block_range_reader<Ctx> rd(c, std::move(blocks), 0, src_meta.size, src_enc);
+        std::string buf;
+        written_data w;
+        std::optional<s3_exception> failure;
+        model::version_backlink const backlink = model::object_backlink{c.bucket_id, c.r.key}; // (GCC 12)
+        try {
+            w = co_await write_blocks(c, rd, buf, true, vid, backlink, 1, dst_enc);
+        } catch (s3_exception& e) {
+            failure = std::move(e);
+        }
+        if (failure) {
+            put_version(c, c.r.key, model::object_version{vid, ts, model::version_aborted{}});
+            throw std::move(*failure);
+        }
+        etag = new_etag(rd.md5(), dst_enc);
+        auto meta = make_meta(w.size, etag, std::move(headers), sum, dst_enc);
+        put_version(c, c.r.key,
+                    model::object_version{
+                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}});
     } else {
+        auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
         auto const& fb = std::get<model::first_block>(data);
         auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
         if (!sv || sv->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
         }
         model::version_uploading up;
-        up.encryption = model::encryption_plaintext{};
+        up.encryption = meta.encryption;
         put_version(c, c.r.key, model::object_version{vid, ts, up});
         auto nv = model::version::create(vid, model::object_backlink{c.bucket_id, c.r.key});
         for (auto const& b : sv->blocks.items()) {
@@ -309,8 +475,9 @@ net::awaitable<void> handle_copy_object(Ctx& c)
     }
     xml_writer w("CopyObjectResult");
     w.text("LastModified", rfc3339(ts));
-    w.text("ETag", quote_etag(src_meta.etag));
-    header_pairs const vh{{"x-amz-version-id", hex(vid)}, {"x-amz-copy-source-version-id", hex(src.uuid)}};
+    w.text("ETag", quote_etag(etag));
+    header_pairs vh{{"x-amz-version-id", hex(vid)}, {"x-amz-copy-source-version-id", hex(src.uuid)}};
+    add_sse_c_headers(vh, dst_enc);
     co_await send(c.ex, 200, w.str(), vh);
 }
 
