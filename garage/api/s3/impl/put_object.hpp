@@ -17,6 +17,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <tuple>
 
@@ -192,6 +193,20 @@ std::uint64_t next_timestamp(Ctx& c, std::string const& key)
     return existing ? std::max(existing->next_timestamp(), util::now_msec()) : util::now_msec();
 }
 
+/// The size the client announced for the body (decoded for aws-chunked bodies), if any.
+template <class Ctx>
+std::optional<std::uint64_t> announced_body_size(Ctx const& c)
+{
+    auto const h = c.header(sigv4::is_streaming(c.auth.payload.mode) ? "x-amz-decoded-content-length"
+                                                                     : "content-length");
+    std::uint64_t n = 0;
+    if (!h || h->empty() ||
+        std::from_chars(h->data(), h->data() + h->size(), n).ptr != h->data() + h->size()) {
+        return std::nullopt;
+    }
+    return n;
+}
+
 /// Inserts a one-version object entry.
 template <class Ctx>
 void put_version(Ctx& c, std::string const& key, model::object_version v)
@@ -233,6 +248,53 @@ net::awaitable<void> handle_put_object(Ctx& c)
         co_return;
     }
 
+    // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
+    model::version_backlink const backlink = model::object_backlink{c.bucket_id, c.r.key};
+
+    // A body of one block (its announced size says so): read it all, then store the block and
+    // commit the version, its block reference and the complete object in one transaction —
+    // no `uploading` state to publish first, one LMDB commit instead of four.
+    auto const bs = c.settings.block_size;
+    if (auto const announced = announced_body_size(c); more && announced && *announced <= bs) {
+        http::byte_budget::lease lease;
+        if (c.ram_budget != nullptr) {
+            lease = co_await c.ram_budget->acquire(bs);
+        }
+        while (more && buf.size() <= bs) {
+            more = co_await rd.read(buf);
+        }
+    }
+    if (!more && buf.size() <= bs) {
+        check_quotas(c, c.r.key, buf.size());
+        auto const etag = new_etag(*rd.sums().md5, key);
+        auto const sum = stored_checksum(rd, algo);
+        auto meta = make_meta(buf.size(), etag, std::move(headers), sum, key);
+        auto commit = [&c, &buf, &vid, &backlink, &meta, key, ts] {
+            auto const h = store_block_data(c, buf, key);
+            auto v = model::version::create(vid, backlink);
+            v.blocks.put(model::version_block_key{1, 0}, model::version_block{h, buf.size()});
+            model::object const obj(
+                c.bucket_id, c.r.key,
+                {model::object_version{vid, ts,
+                                       model::version_complete{model::first_block{std::move(meta), h}}}});
+            check(c.model.object_table().storage().transact([&](auto& tx) -> util::result<void> {
+                if (auto r = c.model.version_table().insert_in(tx, v); !r) {
+                    return r;
+                }
+                if (auto r = c.model.block_ref_table().insert_in(tx, model::block_ref::live(h, vid)); !r) {
+                    return r;
+                }
+                return c.model.object_table().insert_in(tx, obj);
+            }));
+        };
+        co_await offload(c.blocking, commit);
+        extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
+        add_checksum_header(extra, sum);
+        add_sse_c_headers(extra, key);
+        co_await send(c.ex, 200, {}, extra, {});
+        co_return;
+    }
+
     model::version_uploading up;
     up.multipart = false;
     if (algo) {
@@ -242,8 +304,6 @@ net::awaitable<void> handle_put_object(Ctx& c)
     put_version(c, c.r.key, model::object_version{vid, ts, up});
     written_data w;
     std::optional<s3_exception> failure;
-    // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
-    model::version_backlink const backlink = model::object_backlink{c.bucket_id, c.r.key};
     try {
         w = co_await write_blocks(c, rd, buf, more, vid, backlink, 1, key);
         check_quotas(c, c.r.key, w.size);
