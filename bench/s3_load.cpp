@@ -1,7 +1,8 @@
 // s3_load: an S3 (or plain HTTP) load generator in the spirit of MinIO's warp.
 //
-//   bazel run -c opt //bench:s3_load -- --endpoint 127.0.0.1:3900 --bucket b \
+//   bazel run -c opt //bench:s3_load -- --endpoint 127.0.0.1:3900 --bucket b
 //       --access-key GK... --secret-key ... --op get --size 4KiB --concurrency 32 --duration 10
+//   (one command line)
 //
 // Each of --concurrency connections runs one request at a time with keep-alive. PUT bodies are
 // streamed from a per-connection reusable buffer of random bytes (never the whole object in
@@ -137,6 +138,9 @@ constexpr std::size_t pattern_size = (1u << 20) + 4099;
 
 /// State shared by all workers.
 struct shared_state {
+    /// @param o The options (must outlive the state).
+    explicit shared_state(options const& o) : opt(o) {}
+
     options const& opt;
     std::string host;
     std::string port;
@@ -559,7 +563,7 @@ int main(int argc, char** argv)
         o.objects = 1000;
     }
 
-    shared_state st{o};
+    shared_state st(o);
     auto colon = o.endpoint.rfind(':');
     if (colon == std::string::npos) {
         std::cerr << "s3_load: --endpoint must be host:port\n";
