@@ -1,26 +1,11 @@
 // Test that header file is self-contained.
 #include <garage/api/s3/api_server.hpp>
 
-#include <garage/api/common/aws_chunked.hpp>
-#include <garage/api/common/request_view.hpp>
 #include <garage/api/common/sigv4.hpp>
-#include <garage/api/http/server.hpp>
-#include <garage/block/manager.hpp>
-#include <garage/model/garage.hpp>
-#include <garage/model/key.hpp>
-#include <garage/replication/local.hpp>
-#include <garage/storage/lmdb_backend.hpp>
 #include <garage/util/encoding.hpp>
 #include <garage/util/hasher.hpp>
 
-#include <test/support/temp_dir.hpp>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <test/support/s3_fixture.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -37,213 +22,7 @@
 namespace {
 
 using namespace garage;
-namespace net = boost::asio;
-namespace bh = boost::beast::http;
-
-using blocks_type = block::block_manager<storage::lmdb_backend>;
-using model_type =
-    model::basic_model<replication::local, replication::local, storage::lmdb_backend, blocks_type>;
-using s3_type = api::s3::s3_api_server<model_type, blocks_type>;
-
-constexpr std::string_view key_id = "GK0123456789abcdef01234567";
-constexpr std::string_view secret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// How a test request carries its body.
-enum class body_mode { sha256, unsigned_payload, chunked_signed, chunked_unsigned_trailer, anonymous };
-
-struct response {
-    unsigned status = 0;
-    std::map<std::string, std::string> headers; // lower-case names
-    std::string body;
-
-    std::string header(std::string const& n) const
-    {
-        auto it = headers.find(n);
-        return it == headers.end() ? std::string() : it->second;
-    }
-};
-
-struct request_options {
-    body_mode mode = body_mode::sha256;
-    std::vector<std::pair<std::string, std::string>> headers{};
-    std::string region = "garage";
-    std::string secret_key = std::string(secret);
-    std::string access_key = std::string(key_id);
-    bool truncate_body = false; // drop the final chunk of an aws-chunked body
-    std::optional<std::string> sha256_override{};
-};
-
-/// A server (real HTTP server, LMDB, block manager, model) on a loopback port.
-struct fixture {
-    test::temp_dir dir;
-    storage::lmdb_backend db = open_db(dir);
-    std::unique_ptr<blocks_type> blocks = open_blocks(db, dir);
-    std::unique_ptr<model_type> model =
-        model_type::open(db, replication::local{}, replication::local{}, *blocks).value();
-    net::io_context ioc;
-    net::thread_pool pool{1};
-    s3_type s3;
-    api::http::server srv{ioc.get_executor(), [this](api::http::exchange& ex) { return s3.handle(ex); },
-                          api::http::server_options{.drain_timeout = std::chrono::milliseconds(200)}};
-    std::thread runner;
-
-    static storage::lmdb_backend open_db(test::temp_dir const& d)
-    {
-        storage::lmdb_options o;
-        o.path = d.path() / "db.lmdb";
-        o.map_size = 1ull << 30;
-        return std::move(storage::lmdb_backend::open(o).value());
-    }
-    static std::unique_ptr<blocks_type> open_blocks(storage::lmdb_backend& db, test::temp_dir const& d)
-    {
-        block::block_options o;
-        o.data_dirs = {util::data_dir_config{d.path() / "data", std::nullopt, false}};
-        o.metadata_dir = d.path() / "meta";
-        return blocks_type::open(db, o).value();
-    }
-
-    explicit fixture(api::s3::s3_settings settings = {"garage", "", 1 << 20})
-        : s3{*model, *blocks, std::move(settings), pool.get_executor()}
-    {
-        auto k = model::access_key::import(key_id, secret, "test-key").value();
-        k.params_mut()->allow_create_bucket.update(true);
-        REQUIRE(model->key_table().insert(k));
-        REQUIRE(srv.listen(api::http::tcp_address{"127.0.0.1", 0}));
-        srv.start();
-        runner = std::thread([this] { ioc.run(); });
-    }
-    ~fixture()
-    {
-        srv.stop();
-        runner.join();
-        pool.join();
-    }
-
-    /// Sends one signed request on a new connection.
-    response send(std::string method, std::string target, std::string body = {}, request_options o = {})
-    {
-        net::io_context ctx;
-        net::ip::tcp::socket sock(ctx);
-        sock.connect({net::ip::make_address("127.0.0.1"), srv.port()});
-
-        auto const q = target.find('?');
-        std::string const path = target.substr(0, q);
-        std::string const query = q == std::string::npos ? std::string() : target.substr(q + 1);
-        auto const now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-        std::string const amz_date = api::sigv4::format_amz_date(now);
-
-        std::vector<std::pair<std::string, std::string>> hs{{"host", "127.0.0.1"}};
-        std::string payload_hash;
-        std::string decoded = body;
-        switch (o.mode) {
-        case body_mode::sha256:
-        case body_mode::anonymous:
-            payload_hash = util::sha256sum(body).to_hex();
-            break;
-        case body_mode::unsigned_payload:
-            payload_hash = "UNSIGNED-PAYLOAD";
-            break;
-        case body_mode::chunked_signed:
-            payload_hash = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
-            hs.emplace_back("content-encoding", "aws-chunked");
-            hs.emplace_back("x-amz-decoded-content-length", std::to_string(body.size()));
-            break;
-        case body_mode::chunked_unsigned_trailer:
-            payload_hash = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
-            hs.emplace_back("content-encoding", "aws-chunked");
-            hs.emplace_back("x-amz-decoded-content-length", std::to_string(body.size()));
-            hs.emplace_back("x-amz-trailer", "x-amz-checksum-crc32");
-            break;
-        }
-        if (o.sha256_override) {
-            payload_hash = *o.sha256_override;
-        }
-        if (o.mode != body_mode::anonymous) {
-            hs.emplace_back("x-amz-date", amz_date);
-            hs.emplace_back("x-amz-content-sha256", payload_hash);
-        }
-        for (auto const& h : o.headers) {
-            hs.push_back(h);
-        }
-        std::sort(hs.begin(), hs.end());
-
-        bh::request<bh::string_body> req{bh::string_to_verb(method), target, 11};
-        for (auto const& [n, v] : hs) {
-            req.set(n, v);
-        }
-        if (o.mode != body_mode::anonymous) {
-            std::vector<api::header_field> fields;
-            std::vector<std::string> names;
-            std::string signed_list;
-            for (auto const& [n, v] : hs) {
-                fields.push_back({n, v});
-                names.push_back(n);
-                signed_list += (signed_list.empty() ? "" : ";") + n;
-            }
-            auto const ch = api::sigv4::canonical_headers(fields, names).value();
-            auto const short_date = amz_date.substr(0, 8);
-            auto const scope = api::sigv4::credential_scope(short_date, o.region, "s3");
-            auto const creq = api::sigv4::canonical_request(
-                method, api::sigv4::canonical_uri(path, api::sigv4::service::s3),
-                api::sigv4::canonical_query(api::parse_query(query)), ch, signed_list, payload_hash);
-            auto const skey = api::sigv4::derive_signing_key(o.secret_key, short_date, o.region, "s3");
-            auto const sig =
-                api::sigv4::compute_signature(skey, api::sigv4::string_to_sign(amz_date, scope, creq));
-            req.set("authorization", "AWS4-HMAC-SHA256 Credential=" + o.access_key + "/" + scope +
-                                         ",SignedHeaders=" + signed_list + ",Signature=" + sig.to_hex());
-            if (o.mode == body_mode::chunked_signed) {
-                api::sigv4::chunk_signing_context cc{skey, amz_date, scope, sig};
-                std::string enc;
-                auto prev = sig;
-                std::size_t const chunk = 64 * 1024;
-                for (std::size_t off = 0; off < decoded.size(); off += chunk) {
-                    auto piece = std::string_view(decoded).substr(off, chunk);
-                    prev = api::chunk_signature(cc, prev, util::sha256sum(piece));
-                    char hex[32];
-                    std::snprintf(hex, sizeof hex, "%zx", piece.size());
-                    enc += std::string(hex) + ";chunk-signature=" + prev.to_hex() + "\r\n";
-                    enc.append(piece);
-                    enc += "\r\n";
-                }
-                if (!o.truncate_body) {
-                    prev = api::chunk_signature(cc, prev, util::sha256sum(""));
-                    enc += "0;chunk-signature=" + prev.to_hex() + "\r\n\r\n";
-                }
-                body = std::move(enc);
-            }
-        }
-        if (o.mode == body_mode::chunked_unsigned_trailer) {
-            char hex[32];
-            std::snprintf(hex, sizeof hex, "%zx", decoded.size());
-            std::string enc = std::string(hex) + "\r\n" + decoded + "\r\n0\r\n";
-            auto crc = api::checksum_value::from_crc(api::checksum_algorithm::crc32, api::crc32(decoded));
-            enc += "x-amz-checksum-crc32:" + crc.to_base64() + "\r\n\r\n";
-            body = std::move(enc);
-        }
-        req.body() = std::move(body);
-        req.prepare_payload();
-        bh::write(sock, req);
-
-        boost::beast::flat_buffer buf;
-        bh::response_parser<bh::string_body> parser;
-        parser.body_limit(64ull << 20);
-        if (method == "HEAD") {
-            parser.skip(true);
-        }
-        bh::read(sock, buf, parser);
-        response r;
-        r.status = parser.get().result_int();
-        for (auto const& f : parser.get()) {
-            std::string n(f.name_string());
-            for (auto& ch : n) {
-                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            }
-            r.headers[n] = std::string(f.value());
-        }
-        r.body = parser.get().body();
-        return r;
-    }
-};
+using namespace garage::test::s3;
 
 /// A presigned GET URL target for `path`, valid `expires` seconds, signed with `secret_key`.
 std::string presign(std::string const& path, int expires, std::string const& secret_key = std::string(secret))
@@ -267,17 +46,6 @@ std::string presign(std::string const& path, int expires, std::string const& sec
     return path + "?" + query + "&X-Amz-Signature=" + sig.to_hex();
 }
 
-/// The `<Code>` of an error body.
-std::string error_code(response const& r)
-{
-    auto a = r.body.find("<Code>");
-    auto b = r.body.find("</Code>");
-    if (a == std::string::npos || b == std::string::npos) {
-        return {};
-    }
-    return r.body.substr(a + 6, b - a - 6);
-}
-
 std::size_t count(std::string const& s, std::string const& what)
 {
     std::size_t n = 0;
@@ -285,22 +53,6 @@ std::size_t count(std::string const& s, std::string const& what)
         ++n;
     }
     return n;
-}
-
-std::string pattern(std::size_t n, unsigned seed = 1)
-{
-    std::string s(n, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& ch : s) {
-        x = x * 1664525u + 1013904223u;
-        ch = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-std::string md5_hex(std::string_view s)
-{
-    return util::to_hex(util::digest_view(util::md5sum(s)));
 }
 
 TEST_CASE("bucket lifecycle: create, list, head, location, delete", "[api][s3]")

@@ -1,230 +1,28 @@
 // Test that header file is self-contained.
 #include <garage/api/s3/impl/post_object.hpp>
 
-#include <garage/api/common/request_view.hpp>
 #include <garage/api/common/sigv4.hpp>
-#include <garage/api/http/server.hpp>
 #include <garage/api/s3/api_server.hpp>
-#include <garage/block/manager.hpp>
-#include <garage/model/garage.hpp>
 #include <garage/model/helper.hpp>
 #include <garage/model/key.hpp>
-#include <garage/replication/local.hpp>
-#include <garage/storage/lmdb_backend.hpp>
 #include <garage/util/encoding.hpp>
 #include <garage/util/hasher.hpp>
 
-#include <test/support/temp_dir.hpp>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <test/support/s3_fixture.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <map>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
 
 using namespace garage;
-namespace net = boost::asio;
-namespace bh = boost::beast::http;
-
-using blocks_type = block::block_manager<storage::lmdb_backend>;
-using model_type =
-    model::basic_model<replication::local, replication::local, storage::lmdb_backend, blocks_type>;
-using s3_type = api::s3::s3_api_server<model_type, blocks_type>;
-
-constexpr std::string_view key_id = "GK0123456789abcdef01234567";
-constexpr std::string_view secret = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-struct response {
-    unsigned status = 0;
-    std::map<std::string, std::string> headers; // lower-case names
-    std::string body;
-
-    std::string header(std::string const& n) const
-    {
-        auto it = headers.find(n);
-        return it == headers.end() ? std::string() : it->second;
-    }
-};
-
-using header_list = std::vector<std::pair<std::string, std::string>>;
-
-/// A server (real HTTP server, LMDB, block manager, model) on a loopback port.
-struct fixture {
-    test::temp_dir dir;
-    storage::lmdb_backend db = open_db(dir);
-    std::unique_ptr<blocks_type> blocks = open_blocks(db, dir);
-    std::unique_ptr<model_type> model =
-        model_type::open(db, replication::local{}, replication::local{}, *blocks).value();
-    net::io_context ioc;
-    net::thread_pool pool{1};
-    s3_type s3{*model, *blocks, api::s3::s3_settings{"garage", "", 1 << 20}, pool.get_executor()};
-    api::http::server srv{ioc.get_executor(), [this](api::http::exchange& ex) { return s3.handle(ex); },
-                          api::http::server_options{.drain_timeout = std::chrono::milliseconds(200)}};
-    std::thread runner;
-
-    static storage::lmdb_backend open_db(test::temp_dir const& d)
-    {
-        storage::lmdb_options o;
-        o.path = d.path() / "db.lmdb";
-        o.map_size = 1ull << 30;
-        return std::move(storage::lmdb_backend::open(o).value());
-    }
-    static std::unique_ptr<blocks_type> open_blocks(storage::lmdb_backend& db, test::temp_dir const& d)
-    {
-        block::block_options o;
-        o.data_dirs = {util::data_dir_config{d.path() / "data", std::nullopt, false}};
-        o.metadata_dir = d.path() / "meta";
-        return blocks_type::open(db, o).value();
-    }
-
-    fixture()
-    {
-        auto k = model::access_key::import(key_id, secret, "test-key").value();
-        k.params_mut()->allow_create_bucket.update(true);
-        REQUIRE(model->key_table().insert(k));
-        REQUIRE(srv.listen(api::http::tcp_address{"127.0.0.1", 0}));
-        srv.start();
-        runner = std::thread([this] { ioc.run(); });
-    }
-    ~fixture()
-    {
-        srv.stop();
-        runner.join();
-        pool.join();
-    }
-
-    /// Sends one request as is (no signature) on a new connection.
-    response send_raw(std::string const& method, std::string const& target, std::string body, header_list hs)
-    {
-        net::io_context ctx;
-        net::ip::tcp::socket sock(ctx);
-        sock.connect({net::ip::make_address("127.0.0.1"), srv.port()});
-        bh::request<bh::string_body> req{bh::string_to_verb(method), target, 11};
-        for (auto const& [n, v] : hs) {
-            req.set(n, v);
-        }
-        req.body() = std::move(body);
-        req.prepare_payload();
-        bh::write(sock, req);
-
-        boost::beast::flat_buffer buf;
-        bh::response_parser<bh::string_body> parser;
-        parser.body_limit(64ull << 20);
-        if (method == "HEAD") {
-            parser.skip(true);
-        }
-        bh::read(sock, buf, parser);
-        response r;
-        r.status = parser.get().result_int();
-        for (auto const& f : parser.get()) {
-            std::string n(f.name_string());
-            for (auto& ch : n) {
-                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            }
-            r.headers[n] = std::string(f.value());
-        }
-        r.body = parser.get().body();
-        return r;
-    }
-
-    /// Sends one request signed with SigV4 (header auth, body hashed).
-    response send(std::string const& method, std::string const& target, std::string body = {},
-                  header_list extra = {})
-    {
-        auto const q = target.find('?');
-        std::string const path = target.substr(0, q);
-        std::string const query = q == std::string::npos ? std::string() : target.substr(q + 1);
-        auto const now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-        std::string const amz_date = api::sigv4::format_amz_date(now);
-        std::string const payload_hash = util::sha256sum(body).to_hex();
-        header_list hs{
-            {"host", "127.0.0.1"}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_hash}};
-        for (auto const& h : extra) {
-            hs.push_back(h);
-        }
-        std::sort(hs.begin(), hs.end());
-        std::vector<api::header_field> fields;
-        std::vector<std::string> names;
-        std::string signed_list;
-        for (auto const& [n, v] : hs) {
-            fields.push_back({n, v});
-            names.push_back(n);
-            signed_list += (signed_list.empty() ? "" : ";") + n;
-        }
-        auto const ch = api::sigv4::canonical_headers(fields, names).value();
-        auto const short_date = amz_date.substr(0, 8);
-        auto const scope = api::sigv4::credential_scope(short_date, "garage", "s3");
-        auto const creq = api::sigv4::canonical_request(
-            method, api::sigv4::canonical_uri(path, api::sigv4::service::s3),
-            api::sigv4::canonical_query(api::parse_query(query)), ch, signed_list, payload_hash);
-        auto const skey = api::sigv4::derive_signing_key(secret, short_date, "garage", "s3");
-        auto const sig =
-            api::sigv4::compute_signature(skey, api::sigv4::string_to_sign(amz_date, scope, creq));
-        hs.emplace_back("authorization", "AWS4-HMAC-SHA256 Credential=" + std::string(key_id) + "/" + scope +
-                                             ",SignedHeaders=" + signed_list + ",Signature=" + sig.to_hex());
-        return send_raw(method, target, std::move(body), std::move(hs));
-    }
-
-    /// The id of a bucket the test key created.
-    util::uuid bucket_id(std::string const& name)
-    {
-        auto k = model::get_key(*model, key_id).value();
-        REQUIRE(k);
-        auto id = model::resolve_bucket(*model, name, &*k).value();
-        REQUIRE(id);
-        return *id;
-    }
-
-    /// Sets a bucket's quotas, as the admin API does.
-    void set_quotas(std::string const& name, std::optional<std::uint64_t> max_size,
-                    std::optional<std::uint64_t> max_objects)
-    {
-        auto b = model::get_bucket(*model, bucket_id(name)).value();
-        REQUIRE(b);
-        b->params_mut()->quotas.update(model::bucket_quotas{max_size, max_objects});
-        REQUIRE(model->bucket_table().insert(*b));
-    }
-};
-
-/// The `<Code>` of an error body.
-std::string error_code(response const& r)
-{
-    auto a = r.body.find("<Code>");
-    auto b = r.body.find("</Code>");
-    if (a == std::string::npos || b == std::string::npos) {
-        return {};
-    }
-    return r.body.substr(a + 6, b - a - 6);
-}
-
-std::string pattern(std::size_t n, unsigned seed = 1)
-{
-    std::string s(n, '\0');
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& ch : s) {
-        x = x * 1664525u + 1013904223u;
-        ch = static_cast<char>(x >> 24);
-    }
-    return s;
-}
-
-std::string md5_hex(std::string_view s)
-{
-    return util::to_hex(util::digest_view(util::md5sum(s)));
-}
+using namespace garage::test::s3;
 
 /// A browser form upload, signed as boto3's generate_presigned_post signs it.
 struct post_request {
