@@ -4,46 +4,19 @@
 # GET), website (put/get/delete with routing rules), lifecycle (put/get/delete; a Transition rule
 # is 501 NotImplemented); every response carries an x-amz-request-id header.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-GARAGE_ROOT=$PWD
-source scripts/node.sh
-[[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
+# shellcheck source=test/e2e/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_start_node
 
-dir=$(mktemp -d)
-trap 'garage_stop "$dir"; rm -rf "$dir"' EXIT
-s3_port=$(garage_free_port)
-admin_port=$(garage_free_port)
-garage_write_config "$dir" "$s3_port" "$admin_port"
-garage_start "$dir"
-garage_wait_healthy "$dir"
+e2e_create_key e2e-bucket-config
+e2e_create_buckets cfg
 
-key_out=$(garage_cli "$dir" key create e2e-bucket-config)
-key_id=$(sed -n 's/^Key ID: //p' <<<"$key_out")
-secret=$(sed -n 's/^Secret key: //p' <<<"$key_out")
-garage_cli "$dir" bucket create cfg >/dev/null
-garage_cli "$dir" bucket allow --read --write --owner cfg --key "$key_id" >/dev/null
-
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=garage
-export AWS_EC2_METADATA_DISABLED=true
+e2e_export_aws
 URL=http://127.0.0.1:$s3_port
 awscli() { /usr/bin/aws --endpoint-url "$URL" "$@"; }
 # curl signs with SigV4; sub-resources are written `?cors=` because curl 7.88 does not add the
 # `=` to a bare `?cors` in its canonical query string (the signature would not match).
 SIGN=(--aws-sigv4 "aws:amz:garage:s3" --user "$key_id:$secret" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
-
-passed=0 failed=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@" >"$dir/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     /' "$dir/check.log" | tail -20
-    fi
-}
 
 # http NAME CURL-ARGS...: one request; its status, headers and body go to $dir/r/NAME.{status,head,body}.
 mkdir "$dir/r"
@@ -255,11 +228,4 @@ request_ids() {
 }
 check "every response carries its own x-amz-request-id" request_ids
 
-if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
-    echo "the server died; the end of its log:"
-    tail -n 30 "$dir/server.log"
-    failed=$((failed + 1))
-fi
-
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+e2e_summary

@@ -7,42 +7,15 @@
 # CopyObject, PostObject, CompleteMultipartUpload) are refused with 403 AccessDenied.
 # shellcheck disable=SC2016 # the single-quoted Python bodies contain ${filename} and $key literally
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-GARAGE_ROOT=$PWD
-source scripts/node.sh
-[[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
+# shellcheck source=test/e2e/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_start_node
 
-dir=$(mktemp -d)
-trap 'garage_stop "$dir"; rm -rf "$dir"' EXIT
-s3_port=$(garage_free_port)
-admin_port=$(garage_free_port)
-garage_write_config "$dir" "$s3_port" "$admin_port"
-garage_start "$dir"
-garage_wait_healthy "$dir"
-
-key_out=$(garage_cli "$dir" key create e2e-post)
-key_id=$(sed -n 's/^Key ID: //p' <<<"$key_out")
-secret=$(sed -n 's/^Secret key: //p' <<<"$key_out")
-for b in post-bucket quota-bucket; do
-    garage_cli "$dir" bucket create "$b" >/dev/null
-    garage_cli "$dir" bucket allow --read --write --owner "$b" --key "$key_id" >/dev/null
-done
+e2e_create_key e2e-post
+e2e_create_buckets post-bucket quota-bucket
 
 export S3_PORT=$s3_port KEY_ID=$key_id SECRET=$secret D=$dir GARAGE_BIN
 export -f garage_cli
-passed=0 failed=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@" >"$dir/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     /' "$dir/check.log" | tail -20
-    fi
-}
 
 echo "hello from curl -F" >"$dir/upload.txt"
 head -c 2000 /dev/urandom >"$dir/big.bin"
@@ -177,11 +150,4 @@ check "without quotas the refused put is accepted" bash -c "
     garage_cli '$dir' bucket set-quotas quota-bucket --max-objects none --max-size none &&
     PYTHONPATH='$dir' /usr/bin/python3 -c 'from e2e import *; s3.put_object(Bucket=\"quota-bucket\", Key=\"d\", Body=b\"y\" * 40000)'"
 
-if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
-    echo "the server died; the end of its log:"
-    tail -n 30 "$dir/server.log"
-    failed=$((failed + 1))
-fi
-
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+e2e_summary

@@ -1,43 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end: a real `garage server` process, driven by the real AWS CLI and boto3 over TCP.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-GARAGE_ROOT=$PWD
-source scripts/node.sh
-[[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
+# shellcheck source=test/e2e/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_start_node
 
-dir=$(mktemp -d)
-trap 'garage_stop "$dir"; rm -rf "$dir"' EXIT
-s3_port=$(garage_free_port)
-admin_port=$(garage_free_port)
-garage_write_config "$dir" "$s3_port" "$admin_port"
-garage_start "$dir"
-garage_wait_healthy "$dir"
+e2e_create_key e2e-key --create-bucket
+e2e_create_buckets e2e-bucket
 
-key_out=$(garage_cli "$dir" key create e2e-key)
-key_id=$(sed -n 's/^Key ID: //p' <<<"$key_out")
-secret=$(sed -n 's/^Secret key: //p' <<<"$key_out")
-garage_cli "$dir" key allow --create-bucket "$key_id" >/dev/null
-garage_cli "$dir" bucket create e2e-bucket >/dev/null
-garage_cli "$dir" bucket allow --read --write --owner e2e-bucket --key "$key_id" >/dev/null
-
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=garage
-export AWS_EC2_METADATA_DISABLED=true
+e2e_export_aws
 AWS="/usr/bin/aws --endpoint-url http://127.0.0.1:$s3_port"
-
-passed=0 failed=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@" >"$dir/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     /' "$dir/check.log" | tail -20
-    fi
-}
 
 head -c 1000 /dev/urandom >"$dir/small.bin"
 head -c $((3 * 1024 * 1024 + 12345)) /dev/urandom >"$dir/medium.bin"
@@ -72,5 +44,4 @@ assert keys == ["boto/obj"], keys
 s3.delete_object(Bucket="e2e-bucket", Key="boto/obj")
 PY
 
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+e2e_summary

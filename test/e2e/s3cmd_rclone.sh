@@ -5,23 +5,11 @@
 # directory tree both ways; contents are compared by SHA-256.
 # shellcheck disable=SC2016 # single-quoted bash -c bodies expand the exported variables in the child
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-GARAGE_ROOT=$PWD
-source scripts/node.sh
-[[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
+# shellcheck source=test/e2e/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_start_node
 
-dir=$(mktemp -d)
-trap 'garage_stop "$dir"; rm -rf "$dir"' EXIT
-s3_port=$(garage_free_port)
-admin_port=$(garage_free_port)
-garage_write_config "$dir" "$s3_port" "$admin_port"
-garage_start "$dir"
-garage_wait_healthy "$dir"
-
-key_out=$(garage_cli "$dir" key create e2e-clients)
-key_id=$(sed -n 's/^Key ID: //p' <<<"$key_out")
-secret=$(sed -n 's/^Secret key: //p' <<<"$key_out")
-garage_cli "$dir" key allow --create-bucket "$key_id" >/dev/null
+e2e_create_key e2e-clients --create-bucket
 
 # Plain configurations: endpoint, credentials, region and path-style addressing only.
 cat >"$dir/s3cfg" <<EOF
@@ -45,26 +33,11 @@ region = garage
 force_path_style = true
 EOF
 unset AWS_CA_BUNDLE
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=garage
-export AWS_EC2_METADATA_DISABLED=true
+e2e_export_aws
 export S3CMD="s3cmd -c $dir/s3cfg --no-progress"
 export RCLONE="rclone --config $dir/rclone.conf"
 export AWS="/usr/bin/aws --endpoint-url http://127.0.0.1:$s3_port"
 export D=$dir
-
-passed=0 failed=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@" >"$dir/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     /' "$dir/check.log" | tail -20
-    fi
-}
 
 head -c 2000 /dev/urandom >"$dir/inline.bin"
 head -c $((200 * 1024 + 7)) /dev/urandom >"$dir/small.bin"
@@ -159,5 +132,4 @@ check "rclone sync removes what was deleted locally" bash -c "
     diff <(tree_hashes '$dir/tree3') <(tree_hashes '$dir/back3')"
 check "rclone purges the bucket" bash -c '$RCLONE purge g:by-rclone && ! $RCLONE lsd g: | grep -q by-rclone'
 
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+e2e_summary

@@ -5,42 +5,15 @@
 # and to and from a plain object, and no plaintext in the block files on disk.
 # shellcheck disable=SC2086 # $AWS, $K, $K2 and $SK are word lists
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-GARAGE_ROOT=$PWD
-source scripts/node.sh
-[[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
+# shellcheck source=test/e2e/lib/e2e.sh
+source "$(dirname "$0")/lib/e2e.sh"
+e2e_start_node
 
-dir=$(mktemp -d)
-trap 'garage_stop "$dir"; rm -rf "$dir"' EXIT
-s3_port=$(garage_free_port)
-admin_port=$(garage_free_port)
-garage_write_config "$dir" "$s3_port" "$admin_port"
-garage_start "$dir"
-garage_wait_healthy "$dir"
+e2e_create_key e2e-sse-c
+e2e_create_buckets ssec
 
-key_out=$(garage_cli "$dir" key create e2e-sse-c)
-key_id=$(sed -n 's/^Key ID: //p' <<<"$key_out")
-secret=$(sed -n 's/^Secret key: //p' <<<"$key_out")
-garage_cli "$dir" bucket create ssec >/dev/null
-garage_cli "$dir" bucket allow --read --write --owner ssec --key "$key_id" >/dev/null
-
-export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=garage
-export AWS_EC2_METADATA_DISABLED=true
+e2e_export_aws
 AWS="/usr/bin/aws --endpoint-url http://127.0.0.1:$s3_port"
-
-passed=0 failed=0
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@" >"$dir/check.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        sed 's/^/     /' "$dir/check.log" | tail -20
-    fi
-}
 
 head -c 32 /dev/urandom >"$dir/key"
 head -c 32 /dev/urandom >"$dir/key2"
@@ -121,11 +94,4 @@ found = any(plain in open(os.path.join(r, n), "rb").read()
 print(files, "block files scanned; plaintext of the plain copy found:", found)
 assert files > 0 and found
 PY
-if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
-    echo "the server died; the end of its log:"
-    tail -n 30 "$dir/server.log"
-    failed=$((failed + 1))
-fi
-
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+e2e_summary
