@@ -109,7 +109,16 @@ void raw_mode(std::uint8_t selector, std::string_view body)
     }
     auto const whole = decode(mode, body, {}, options);
     auto const split = decode(mode, body, pieces, options);
-    require(whole.payload == split.payload, "same payload whatever the split");
+    // Data is handed out before a chunk's signature can be checked (the caller publishes nothing
+    // before the end): after an error the two runs may have handed out different amounts, but
+    // both are prefixes of the same payload.
+    if (whole.status && split.status) {
+        require(whole.payload == split.payload, "same payload whatever the split");
+    } else {
+        auto const& shorter = whole.payload.size() <= split.payload.size() ? whole.payload : split.payload;
+        auto const& longer = whole.payload.size() <= split.payload.size() ? split.payload : whole.payload;
+        require(longer.starts_with(shorter), "one payload prefix of the other");
+    }
     require(static_cast<bool>(whole.status) == static_cast<bool>(split.status), "same outcome");
     if (!whole.status) {
         require(whole.status.error().code == split.status.error().code, "same error");

@@ -623,7 +623,6 @@ void server::stop(std::function<void()> done)
 {
     auto self = impl_;
     self->stopping = true;
-    boost::system::error_code ec;
     net::post(self->ex, [self] {
         boost::system::error_code ec;
         if (self->tcp_acceptor) {

@@ -165,7 +165,11 @@ inline std::optional<std::uint64_t> parse_http_date(std::string_view s)
     if (end == nullptr) {
         return std::nullopt;
     }
-    return static_cast<std::uint64_t>(timegm(&tm)) * 1000;
+    auto const t = timegm(&tm);
+    if (t < 0) {
+        return std::nullopt; // before 1970 (or not a date): no object is that old
+    }
+    return static_cast<std::uint64_t>(t) * 1000;
 }
 
 /// Converts between the API's and the model's checksum types.
@@ -224,7 +228,7 @@ public:
         @param checksum_algo An extra checksum to compute (the one an upload requested). */
     body_reader(http::exchange& ex, std::span<header_field const> headers, sigv4::verified_auth const& auth,
                 bool with_md5, std::optional<checksum_algorithm> checksum_algo = std::nullopt)
-        : ex_(ex), auth_(auth)
+        : ex_(ex)
     {
         auto const mode = auth.payload.mode;
         if (auth.payload.sha256) {
@@ -313,7 +317,6 @@ private:
     }
 
     http::exchange& ex_;
-    sigv4::verified_auth const& auth_;
     expected_checksums expected_;
     checksummer summer_;
     std::optional<aws_chunked_decoder> decoder_;
