@@ -7,6 +7,7 @@
 # Environment:
 #   BENCH_DIR        where the temp dir goes (default /tmp; must be a real disk, not tmpfs)
 #   DURATION         seconds per timed run (default 10)
+#   WORKLOADS        which runs, in order (default "put-big get-big put-4k get-4k")
 #   LOAD_THREADS     s3_load client threads (default 1)
 #   BIG_SIZE         the one-connection object size (default 1GiB)
 #   RSS_CLIENTS      concurrent uploads of the peak-RSS phase (default 32; 0 skips the phase)
@@ -148,7 +149,7 @@ run() {
     result[$name/$target]="$(field ops_per_s) $(field mib_per_s) $(field p50_ms) $(field p99_ms) $(field errors)"
 }
 
-workloads=("put-big" "get-big" "put-4k" "get-4k")
+read -r -a workloads <<<"${WORKLOADS:-put-big get-big put-4k get-4k}"
 for w in "${workloads[@]}"; do
     step "$w (load: $(uptime | sed 's/.*load average: //'))"
     for t in nginx garage; do

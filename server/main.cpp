@@ -9,10 +9,14 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <fmt/core.h>
+#include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -109,6 +113,165 @@ json::value find_key(server::admin_client const& c, std::string const& pattern)
     return must(c.call("GET", "/v1/key?search=" + pattern));
 }
 
+/// The value of a sample of `/v1/stats` (the figures of `/metrics`), by family and label values.
+std::optional<double> figure(json::value const& stats, std::string_view name,
+                             std::vector<std::pair<std::string, std::string>> const& labels = {},
+                             std::string_view suffix = "")
+{
+    for (auto const& f : stats.at("metrics").as_array()) {
+        if (f.at("name").as_string() != name) {
+            continue;
+        }
+        for (auto const& smp : f.at("samples").as_array()) {
+            if (smp.at("suffix").as_string() != suffix) {
+                continue;
+            }
+            bool match = true;
+            for (auto const& [k, v] : labels) {
+                auto const* l = smp.at("labels").as_object().if_contains(k);
+                if (l == nullptr || l->as_string() != v) {
+                    match = false;
+                }
+            }
+            if (match) {
+                return smp.at("value").to_number<double>();
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::string fig(std::optional<double> v)
+{
+    if (!v) {
+        return "-";
+    }
+    return fmt::format("{}", static_cast<std::int64_t>(*v));
+}
+
+/// The label values of a family's samples (e.g. every `table_name`).
+std::vector<std::string> label_values(json::value const& stats, std::string_view name, std::string_view label)
+{
+    std::vector<std::string> out;
+    for (auto const& f : stats.at("metrics").as_array()) {
+        if (f.at("name").as_string() != name) {
+            continue;
+        }
+        for (auto const& smp : f.at("samples").as_array()) {
+            if (auto const* l = smp.at("labels").as_object().if_contains(label)) {
+                out.emplace_back(l->as_string());
+            }
+        }
+    }
+    return out;
+}
+
+void print_stats(json::value const& st)
+{
+    fmt::print("Garage version: {}\n", label_values(st, "garage_build_info", "version").empty()
+                                           ? "?"
+                                           : label_values(st, "garage_build_info", "version").front());
+    fmt::print("Replication factor: {}\n\n", fig(figure(st, "garage_replication_factor")));
+    fmt::print("Table stats:\n  {:<16} {:>10} {:>10} {:>10}\n", "Table", "Items", "MklTodo", "GcTodo");
+    for (auto const& t : label_values(st, "table_size", "table_name")) {
+        fmt::print("  {:<16} {:>10} {:>10} {:>10}\n", t, fig(figure(st, "table_size", {{"table_name", t}})),
+                   fig(figure(st, "table_merkle_updater_todo_queue_length", {{"table_name", t}})),
+                   fig(figure(st, "table_gc_todo_queue_length", {{"table_name", t}})));
+    }
+    fmt::print("\nBlock manager stats:\n");
+    fmt::print("  number of RC entries (~= number of blocks): {}\n", fig(figure(st, "block_rc_size")));
+    fmt::print("  resync queue length: {}\n", fig(figure(st, "block_resync_queue_length")));
+    fmt::print("  blocks with resync errors: {}\n", fig(figure(st, "block_resync_errored_blocks")));
+    if (auto r = figure(st, "block_bytes_read")) {
+        fmt::print("  bytes read: {}\n", fig(r));
+    }
+    if (auto w = figure(st, "block_bytes_written")) {
+        fmt::print("  bytes written: {}\n", fig(w));
+    }
+    fmt::print("\nStorage:\n");
+    for (auto const* vol : {"data", "metadata"}) {
+        auto avail = figure(st, "garage_local_disk_avail", {{"volume", vol}});
+        auto total = figure(st, "garage_local_disk_total", {{"volume", vol}});
+        if (avail && total && *total > 0) {
+            fmt::print("  {:<9} {:.1f} GB available of {:.1f} GB ({:.1f}%)\n", vol, *avail / 1e9, *total / 1e9,
+                       100.0 * *avail / *total);
+        }
+    }
+    fmt::print("\nCluster: healthy {}, available {}, storage nodes {}/{}, partitions with quorum {}/{}\n",
+               fig(figure(st, "cluster_healthy")), fig(figure(st, "cluster_available")),
+               fig(figure(st, "cluster_storage_nodes_ok")), fig(figure(st, "cluster_storage_nodes")),
+               fig(figure(st, "cluster_partitions_quorum")), fig(figure(st, "cluster_partitions")));
+    for (auto const* api : {"s3", "admin"}) {
+        auto const counter = fmt::format("api_{}_request_counter", api);
+        auto endpoints = label_values(st, counter, "api_endpoint");
+        if (endpoints.empty()) {
+            continue;
+        }
+        fmt::print("\nAPI {} requests:\n  {:<28} {:>10} {:>10}\n", api, "Endpoint", "Requests", "Errors");
+        for (auto const& e : endpoints) {
+            double errors = 0;
+            for (auto const& f : st.at("metrics").as_array()) {
+                if (f.at("name").as_string() != fmt::format("api_{}_error_counter", api)) {
+                    continue;
+                }
+                for (auto const& smp : f.at("samples").as_array()) {
+                    if (smp.at("labels").at("api_endpoint").as_string() == e) {
+                        errors += smp.at("value").to_number<double>();
+                    }
+                }
+            }
+            fmt::print("  {:<28} {:>10} {:>10}\n", e, fig(figure(st, counter, {{"api_endpoint", e}})), fig(errors));
+        }
+    }
+}
+
+std::string opt_str(json::value const& v)
+{
+    return v.is_null() ? "-" : str(v);
+}
+
+void print_workers(json::value const& workers, bool busy_only, bool errors_only)
+{
+    fmt::print("{:<4} {:<10} {:<32} {:>5} {:>7} {:>6} {:>6}  {}\n", "TID", "State", "Name", "Tranq", "Queue",
+               "Errors", "Consec", "Last error");
+    for (auto const& w : workers.as_array()) {
+        auto const state = str(w.at("state"));
+        if (busy_only && state != "busy" && state != "throttled") {
+            continue;
+        }
+        if (errors_only && w.at("errors").to_number<std::uint64_t>() == 0) {
+            continue;
+        }
+        auto const last = w.at("lastErrorSecsAgo").is_null() ? std::string("-")
+                                                             : str(w.at("lastErrorSecsAgo")) + "s ago";
+        fmt::print("{:<4} {:<10} {:<32} {:>5} {:>7} {:>6} {:>6}  {}\n", str(w.at("id")), state, str(w.at("name")),
+                   opt_str(w.at("tranquility")), opt_str(w.at("queueLength")), str(w.at("errors")),
+                   str(w.at("consecutiveErrors")), last);
+    }
+}
+
+void print_worker_info(json::value const& workers, std::size_t tid)
+{
+    for (auto const& w : workers.as_array()) {
+        if (w.at("id").to_number<std::size_t>() != tid) {
+            continue;
+        }
+        fmt::print("Task id: {}\nWorker name: {}\nWorker state: {}\n", tid, str(w.at("name")), str(w.at("state")));
+        fmt::print("Errors: {}\nConsecutive errors: {}\n", str(w.at("errors")), str(w.at("consecutiveErrors")));
+        if (!w.at("lastError").is_null()) {
+            fmt::print("Last error: {} ({}s ago)\n", str(w.at("lastError")), opt_str(w.at("lastErrorSecsAgo")));
+        }
+        fmt::print("Tranquility: {}\nQueue length: {}\nPersistent errors: {}\nProgress: {}\n",
+                   opt_str(w.at("tranquility")), opt_str(w.at("queueLength")), opt_str(w.at("persistentErrors")),
+                   opt_str(w.at("progress")));
+        for (auto const& f : w.at("freeform").as_array()) {
+            fmt::print("  {}\n", str(f));
+        }
+        return;
+    }
+    fail("No worker with TID " + std::to_string(tid));
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -128,6 +291,27 @@ int main(int argc, char** argv)
                          "Run as a single-node cluster (the layout is this node)");
 
     auto* status_cmd = app.add_subcommand("status", "Show the node's status and health");
+
+    auto* stats_cmd = app.add_subcommand("stats", "Show node statistics: tables, blocks, requests (as /metrics)");
+    bool stats_all_nodes = false;
+    stats_cmd->add_flag("-a,--all-nodes", stats_all_nodes, "Gather statistics from all nodes (one node here)");
+    auto* worker_cmd = app.add_subcommand("worker", "Manage background workers");
+    worker_cmd->require_subcommand(1);
+    bool worker_busy = false, worker_errors = false, worker_all_nodes = false;
+    std::size_t worker_tid = 0;
+    std::string worker_var, worker_value;
+    auto* worker_list = worker_cmd->add_subcommand("list", "List all workers on the node");
+    worker_list->add_flag("-b,--busy", worker_busy, "Show only busy workers");
+    worker_list->add_flag("-e,--errors", worker_errors, "Show only workers with errors");
+    auto* worker_info = worker_cmd->add_subcommand("info", "Get detailed information about a worker");
+    worker_info->add_option("tid", worker_tid, "Worker id (TID)")->required();
+    auto* worker_get = worker_cmd->add_subcommand("get", "Get a worker variable (or all)");
+    worker_get->add_flag("-a,--all-nodes", worker_all_nodes, "On all nodes (one node here)");
+    worker_get->add_option("variable", worker_var, "Variable name");
+    auto* worker_set = worker_cmd->add_subcommand("set", "Set a worker variable");
+    worker_set->add_flag("-a,--all-nodes", worker_all_nodes, "On all nodes (one node here)");
+    worker_set->add_option("variable", worker_var, "Variable name")->required();
+    worker_set->add_option("value", worker_value, "New value")->required();
 
     auto* key = app.add_subcommand("key", "Manage access keys");
     key->require_subcommand(1);
@@ -202,6 +386,8 @@ int main(int argc, char** argv)
 
     if (*server_cmd) {
         spdlog::set_level(spdlog::level::info);
+        // SPDLOG_LEVEL=warn (as Garage's RUST_LOG) silences the per-request lines, e.g. for benchmarks
+        spdlog::cfg::load_env_levels();
         (void)single_node; // one node is the whole layout until the cluster layer exists
         auto n = util::result<std::unique_ptr<server::node>>(server::node::open(cfg));
         if (!n) {
@@ -218,6 +404,29 @@ int main(int argc, char** argv)
             "==== HEALTHY NODES ====\nStatus: {}\nStorage nodes: {}/{}\nPartitions with quorum: {}/{}\n",
             str(h.at("status")), str(h.at("storageNodesOk")), str(h.at("storageNodes")),
             str(h.at("partitionsQuorum")), str(h.at("partitions")));
+        return 0;
+    }
+    if (*stats_cmd) {
+        print_stats(must(c.call("GET", "/v1/stats")));
+        return 0;
+    }
+    if (*worker_cmd) {
+        if (*worker_list) {
+            print_workers(must(c.call("GET", "/v1/worker")), worker_busy, worker_errors);
+        } else if (*worker_info) {
+            print_worker_info(must(c.call("GET", "/v1/worker")), worker_tid);
+        } else if (*worker_get) {
+            auto vars = must(c.call("GET", "/v1/worker/var" + (worker_var.empty() ? "" : "?name=" + worker_var)));
+            for (auto const& [k, v] : vars.as_object()) {
+                fmt::print("{:<28} {}\n", std::string(k), str(v));
+            }
+        } else if (*worker_set) {
+            json::value body = {{"name", worker_var}, {"value", worker_value}};
+            auto vars = must(c.call("POST", "/v1/worker/var", &body));
+            for (auto const& [k, v] : vars.as_object()) {
+                fmt::print("{:<28} {}\n", std::string(k), str(v));
+            }
+        }
         return 0;
     }
     if (*key) {

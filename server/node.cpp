@@ -1,12 +1,19 @@
 #include <server/node.hpp>
+#include <server/node_metrics.hpp>
 
 #include <garage/api/admin/admin_api.hpp>
+#include <garage/api/http/request_log.hpp>
 #include <garage/api/http/server.hpp>
+#include <garage/api/k2v/api_server.hpp>
 #include <garage/api/s3/api_server.hpp>
 #include <garage/block/workers.hpp>
+#include <garage/metrics/api_metrics.hpp>
+#include <garage/metrics/registry.hpp>
+#include <garage/model/k2v.hpp>
 #include <garage/model/lifecycle_worker.hpp>
 #include <garage/table/workers.hpp>
 #include <garage/util/worker.hpp>
+#include <garage/web/web_server.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -39,17 +46,27 @@ std::string describe(util::listen_address const& a)
 
 } // namespace
 
+/// The K2V tables of the reference server (opened only with a `[k2v_api]` section).
+using k2v_type = model::basic_k2v<replication::local, storage::lmdb_backend>;
+
 struct node::impl {
+    metrics::registry metrics; // first: the last destroyed (its gauges read what follows)
     util::config cfg;
     boost::asio::io_context ioc;
     boost::asio::thread_pool blocking{2};
     boost::asio::thread_pool background{1};
     std::optional<storage::lmdb_backend> db;
+    std::unique_ptr<block::block_metrics> block_io_metrics;
     std::unique_ptr<blocks_type> blocks;
     std::unique_ptr<model_type> model;
     std::unique_ptr<util::background_runner> runner;
+    std::shared_ptr<block::block_worker_control> block_control;
+    std::unique_ptr<worker_variables> worker_vars;
     std::unique_ptr<api::s3::s3_api_server<model_type, blocks_type>> s3;
     std::unique_ptr<api::admin::admin_api_server<model_type>> admin;
+    std::unique_ptr<web::web_server<model_type, blocks_type>> web;
+    std::unique_ptr<k2v_type> k2v;
+    std::unique_ptr<api::k2v::k2v_api_server<model_type, k2v_type>> k2v_api;
     std::vector<std::unique_ptr<api::http::server>> servers;
 };
 
@@ -91,11 +108,14 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
     bo.block_size = cfg.block_size;
     bo.compression_level = cfg.compression_level;
     bo.data_fsync = cfg.data_fsync;
+    bo.small_block_max_size = cfg.small_block_max_size;
     auto blocks = blocks_type::open(*i->db, bo);
     if (!blocks) {
         return blocks.error();
     }
     i->blocks = std::move(*blocks);
+    i->block_io_metrics = std::make_unique<block::block_metrics>(i->metrics);
+    i->blocks->set_metrics(i->block_io_metrics.get());
 
     auto m = model_type::open(*i->db, replication::local{}, replication::local{}, *i->blocks);
     if (!m) {
@@ -105,7 +125,9 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
 
     i->runner = std::make_unique<util::background_runner>(i->background.get_executor());
     i->model->spawn_workers(*i->runner, i->background.get_executor());
-    block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
+    i->block_control = block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
+    i->worker_vars = std::make_unique<worker_variables>(i->block_control, *i->runner);
+    register_node_metrics(i->metrics, cfg, *i->model, *i->blocks);
     i->runner->spawn(std::make_unique<model::lifecycle_worker<model_type>>(
         *i->model, i->background.get_executor(),
         model::lifecycle_worker_options{.state_file = cfg.metadata_dir / "lifecycle_worker_state"}));
@@ -120,12 +142,54 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         i->s3 = std::make_unique<api::s3::s3_api_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
                                                                                   i->blocking.get_executor());
         auto* s3 = i->s3.get();
+        auto s3_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "s3");
+        auto observer = [s3_metrics, root = s.root_domain](api::http::request_header const& req,
+                                                           api::http::request_record const& r) {
+            s3_metrics->record(s3_endpoint_name(req, root), r.status, r.duration);
+        };
         auto srv = std::make_unique<api::http::server>(
-            ex, [s3](api::http::exchange& x) -> boost::asio::awaitable<void> { return s3->handle(x); });
+            ex, api::http::with_request_log(
+                    [s3](api::http::exchange& x) -> boost::asio::awaitable<void> { return s3->handle(x); },
+                    {"s3", nullptr, std::move(observer)}));
         if (auto r = srv->listen(to_http(*cfg.s3_api.api_bind_addr)); !r) {
             return r.error();
         }
         spdlog::info("S3 API listening on {}", describe(*cfg.s3_api.api_bind_addr));
+        i->servers.push_back(std::move(srv));
+    }
+    if (cfg.s3_web) {
+        web::web_settings s;
+        s.root_domain = cfg.s3_web->root_domain;
+        s.region = cfg.s3_api.s3_region;
+        i->web = std::make_unique<web::web_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
+                                                                            i->blocking.get_executor());
+        auto* web = i->web.get();
+        auto srv = std::make_unique<api::http::server>(
+            ex, [web](api::http::exchange& x) -> boost::asio::awaitable<void> { return web->handle(x); });
+        if (auto r = srv->listen(to_http(cfg.s3_web->bind_addr)); !r) {
+            return r.error();
+        }
+        spdlog::info("Web endpoint listening on {}", describe(cfg.s3_web->bind_addr));
+        i->servers.push_back(std::move(srv));
+    }
+    if (cfg.k2v_api) {
+        auto k = k2v_type::open(*i->db, replication::local{});
+        if (!k) {
+            return k.error();
+        }
+        i->k2v = std::move(*k);
+        i->k2v->spawn_workers(*i->runner, i->background.get_executor());
+        api::k2v::k2v_settings s;
+        s.region = cfg.s3_api.s3_region;
+        i->k2v_api = std::make_unique<api::k2v::k2v_api_server<model_type, k2v_type>>(*i->model, *i->k2v, s,
+                                                                                      i->blocking.get_executor());
+        auto* k2v = i->k2v_api.get();
+        auto srv = std::make_unique<api::http::server>(
+            ex, [k2v](api::http::exchange& x) -> boost::asio::awaitable<void> { return k2v->handle(x); });
+        if (auto r = srv->listen(to_http(cfg.k2v_api->api_bind_addr)); !r) {
+            return r.error();
+        }
+        spdlog::info("K2V API listening on {}", describe(cfg.k2v_api->api_bind_addr));
         i->servers.push_back(std::move(srv));
     }
     if (cfg.admin.api_bind_addr) {
@@ -135,10 +199,24 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         s.region = cfg.s3_api.s3_region;
         s.s3_root_domain = cfg.s3_api.root_domain.value_or("");
         s.web_root_domain = cfg.s3_web ? cfg.s3_web->root_domain : "";
-        i->admin = std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s);
+        api::admin::admin_node_access access;
+        access.metrics = &i->metrics;
+        access.workers = i->runner.get();
+        access.get_worker_vars = [v = i->worker_vars.get()] { return v->get(); };
+        access.set_worker_var = [v = i->worker_vars.get()](std::string_view n, std::string_view val) {
+            return v->set(n, val);
+        };
+        i->admin = std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
         auto* admin = i->admin.get();
+        auto admin_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "admin");
+        auto observer = [admin_metrics](api::http::request_header const& req, api::http::request_record const& r) {
+            admin_metrics->record(api::admin::admin_endpoint_name(req.method_string(), req.target()), r.status,
+                                  r.duration);
+        };
         auto srv = std::make_unique<api::http::server>(
-            ex, [admin](api::http::exchange& x) -> boost::asio::awaitable<void> { return admin->handle(x); });
+            ex, api::http::with_request_log(
+                    [admin](api::http::exchange& x) -> boost::asio::awaitable<void> { return admin->handle(x); },
+                    {"admin", nullptr, std::move(observer)}));
         if (auto r = srv->listen(to_http(*cfg.admin.api_bind_addr)); !r) {
             return r.error();
         }
@@ -160,6 +238,9 @@ void node::run()
             return;
         }
         spdlog::info("received signal {}, shutting down", sig);
+        if (i.k2v) {
+            i.k2v->subscriptions().close(); // long polls answer now rather than at their timeout
+        }
         auto remaining = std::make_shared<std::size_t>(i.servers.size());
         if (*remaining == 0) {
             i.ioc.stop();

@@ -140,10 +140,33 @@ util::result<std::string> zstd_decompress(std::string_view frames, std::size_t m
     return out;
 }
 
+namespace {
+
+/// Whether compressing `data` is worth trying: large blocks are judged on two 32 KiB samples
+/// (start and middle), so that already-compressed media (most large objects) costs no zstd pass.
+bool worth_compressing(std::string_view data, int level)
+{
+    constexpr std::size_t sample = 32 * 1024;
+    if (data.size() < 8 * sample) {
+        return true;
+    }
+    for (std::size_t at : {std::size_t{0}, data.size() / 2}) {
+        auto c = zstd_compress(data.substr(at, sample), level);
+        if (!c || c->size() < sample - sample / 32) {
+            return true; // (a failure is judged by the real attempt)
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 data_block data_block::encode(std::string_view data, std::optional<int> compression_level)
 {
-    if (compression_level) {
-        if (auto c = zstd_compress(data, *compression_level)) {
+    // Garage stores every block compressed when a level is set; a block that does not shrink
+    // is kept plain here (smaller, and read without a decompression pass).
+    if (compression_level && worth_compressing(data, *compression_level)) {
+        if (auto c = zstd_compress(data, *compression_level); c && c->size() < data.size()) {
             return compressed(std::move(*c));
         }
     }

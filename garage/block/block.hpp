@@ -58,9 +58,11 @@ public:
         @return A compressed block over `bytes`. */
     static data_block compressed(std::string bytes) { return {block_encoding::compressed, std::move(bytes)}; }
 
-    /** Encodes `data` for storage: zstd at `compression_level` with the frame checksum on (kept
-        even when larger than `data`, as Garage does), or plain when `compression_level` is
-        `nullopt` (Garage's `compression_level = "none"`) or compression fails.
+    /** Encodes `data` for storage: zstd at `compression_level` with the frame checksum on when
+        that makes it smaller; plain when it would not (Garage keeps the larger compressed form;
+        a large block is judged on two 32 KiB samples first, so already-compressed data costs no
+        full zstd pass), when `compression_level` is `nullopt` (Garage's `compression_level =
+        "none"`) or when compression fails.
         @param data The plain bytes of the block.
         @param compression_level zstd level: 0 is zstd's default (3), 1–19 normal, 20–22
                ultra, negative levels faster; out-of-range levels are clamped by zstd.

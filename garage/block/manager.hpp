@@ -9,12 +9,14 @@
 #include <garage/block/fetcher.hpp>
 #include <garage/block/layout.hpp>
 #include <garage/block/rc.hpp>
+#include <garage/block/metrics.hpp>
 #include <garage/block/store.hpp>
 #include <garage/storage/concepts.hpp>
 #include <garage/util/bytes32.hpp>
 #include <garage/util/config.hpp>
 #include <garage/util/error.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +60,11 @@ struct block_options {
     /// The first retry delay after a failed resync, doubled per failure up to 2^6 times
     /// (`RESYNC_RETRY_DELAY`).
     std::chrono::milliseconds resync_retry_delay = std::chrono::seconds(60);
+    /// Blocks whose stored form (after compression) has at most this many bytes are kept in the
+    /// metadata DB (tree `block_local_small`) instead of a file of their own
+    /// (`small_block_max_size`); 0 keeps every block in a file, as Garage does. A small object
+    /// then costs one metadata transaction and no file creation, folder or inode.
+    std::uint64_t small_block_max_size = 0;
 };
 
 /// A block whose resync keeps failing (`garage block list-errors`).
@@ -148,6 +155,9 @@ public:
     static constexpr std::string_view resync_queue_tree_name = "block_local_resync_queue";
     /// The tree of resync failures.
     static constexpr std::string_view resync_errors_tree_name = "block_local_resync_errors";
+    /// The tree of small blocks kept in the metadata DB: `hash → u8(compressed) ‖
+    /// u64_be(written at, Unix ms) ‖ bytes`.
+    static constexpr std::string_view small_tree_name = "block_local_small";
 
     /** Opens the block store: loads or makes the data layout (checking every directory's
         marker), and opens the three trees.
@@ -184,6 +194,34 @@ public:
                 @ref write_block otherwise. */
     util::result<void> write_raw_block(util::hash32 const& h, data_block const& blk);
 
+    /** Encodes `data` as a new block would be stored (compressed when `compression_level`
+        is set and that makes it smaller).
+        @param data The plain bytes. @return The block to store. */
+    data_block encode(std::string_view data) const
+    {
+        return data_block::encode(data, options_.compression_level);
+    }
+
+    /** @param blk A block as it would be stored.
+        @return True when it goes to the metadata DB (@ref block_options::small_block_max_size),
+                so that @ref write_small_in can store it in the caller's transaction. */
+    bool is_small(data_block const& blk) const noexcept
+    {
+        return blk.size() <= options_.small_block_max_size;
+    }
+
+    /** Stores an encoded block that the caller hashed itself (trusted, not verified): in the
+        metadata DB when @ref is_small, else in a file.
+        @param h The block's hash. @param blk The encoded block.
+        @return As @ref write_block. */
+    util::result<void> write_encoded(util::hash32 const& h, data_block const& blk);
+
+    /** Stores a small block (@ref is_small) in the caller's transaction, so that the block and
+        the metadata referencing it are committed at once.
+        @param tx A write transaction of the metadata DB. @param h The block's hash.
+        @param blk The encoded block. @return Storage errors. */
+    util::result<void> write_small_in(transaction_type& tx, util::hash32 const& h, data_block const& blk);
+
     /** Reads and verifies block `h`.
         @param h The block's hash.
         @return The plain bytes; `error::block_not_found` if no copy is here (a resync is
@@ -199,7 +237,18 @@ public:
 
     /** @param h The block's hash.
         @return True when a copy of the block is stored here (unverified). */
-    bool has_block(util::hash32 const& h) const { return store_.find(h).has_value(); }
+    bool has_block(util::hash32 const& h) const { return has_small(h) || store_.find(h).has_value(); }
+
+    /** @param h The block's hash.
+        @return True when the block is kept in the metadata DB (a small block). */
+    bool has_small(util::hash32 const& h) const
+    {
+        auto v = db_.get(trees_.small, h.view());
+        return v && v->has_value();
+    }
+
+    /// @return The number of small blocks kept in the metadata DB.
+    util::result<std::size_t> small_len() const { return db_.len(trees_.small); }
 
     /** @param h The block's hash.
         @return Where the copy of the block that reads use is; `nullopt` if there is none. */
@@ -267,6 +316,11 @@ public:
         @param f Must be cheap and thread-safe; it may be called from inside a transaction. */
     void on_resync_queued(std::function<void()> f) { resync_wakeup_ = std::move(f); }
 
+    /** Counts block reads and writes (`block_bytes_read`, ...) in `m`; null stops counting.
+        Set it before sharing the manager.
+        @param m The metrics; they must outlive the manager. */
+    void set_metrics(block_metrics const* m) noexcept { metrics_ = m; }
+
     // ---- scrub
 
     /** Checks the next block file of a scrub pass (@ref garage::block::block_store::scrub_step);
@@ -276,7 +330,7 @@ public:
     util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
 
     /// @return The number of corrupt copies set aside since `open` (by reads and by scrub).
-    std::uint64_t corruptions() const noexcept { return store_.corruptions(); }
+    std::uint64_t corruptions() const noexcept { return store_.corruptions() + small_corruptions_.load(); }
 
     // ---- access
 
@@ -291,7 +345,7 @@ public:
 
 private:
     struct trees {
-        tree_type rc, queue, errors;
+        tree_type rc, queue, errors, small;
     };
 
     block_manager(Storage& db, block_options options, data_layout layout, trees t,
@@ -303,6 +357,8 @@ private:
     util::result<void> put_to_resync_at(util::hash32 const& h, std::uint64_t when_msec);
     util::result<void> resync_block(util::hash32 const& h);
     util::result<void> delete_if_unneeded(util::hash32 const& h);
+    util::result<std::optional<data_block>> read_small(util::hash32 const& h, std::string* plain_out);
+    util::result<bool> delete_small_if_unneeded(util::hash32 const& h, std::optional<std::uint64_t>& retry_at);
     void notify_resync() const
     {
         if (resync_wakeup_) {
@@ -317,6 +373,8 @@ private:
     std::unique_ptr<block_fetcher> fetcher_;
     rc_recount_function recount_;
     std::function<void()> resync_wakeup_;
+    block_metrics const* metrics_ = nullptr;
+    std::atomic<std::uint64_t> small_corruptions_{0};
     std::mutex busy_mutex_;
     std::set<std::string> busy_; // queue keys being resynced by some worker
 };

@@ -190,14 +190,29 @@ util::result<void> block_store::write_locked(util::hash32 const& h, data_block c
     }
 
     std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) {
-        return detail::io_failure(ec, "cannot create block folder", folder);
-    }
     auto tmp = target;
     tmp += ".tmp" + detail::random_hex8();
+    // The folder exists for all but the first block written under it: try the write first and
+    // create the folder only when that failed for want of it (a stat and a mkdir saved per block).
     if (auto w = detail::write_new_file(tmp, blk.bytes(), data_fsync_); !w) {
-        return w.error();
+        if (fs::is_directory(folder, ec)) {
+            return w.error();
+        }
+        fs::create_directories(folder, ec);
+        if (ec) {
+            return detail::io_failure(ec, "cannot create block folder", folder);
+        }
+        if (data_fsync_) {
+            // the new folders' entries in their parents (aa/ in the data dir, bb/ in aa/)
+            for (auto const& d : {folder.parent_path(), folder.parent_path().parent_path()}) {
+                if (auto s = detail::fsync_dir(d); !s) {
+                    return s.error();
+                }
+            }
+        }
+        if (auto again = detail::write_new_file(tmp, blk.bytes(), data_fsync_); !again) {
+            return again.error();
+        }
     }
     if (std::rename(tmp.c_str(), target.c_str()) != 0) {
         int const e = errno;

@@ -43,8 +43,8 @@ namespace garage::model {
 
     The tables hold pointers to one another, so a model is neither copied nor moved; it is
     created by open() and owned through a `std::unique_ptr`. The storage and the sink must
-    outlive it. K2V's item table and its counter will join as two more members (the counter
-    machinery, @ref garage::model::index_counter, already takes any @ref garage::model::counter_definition).
+    outlive it. K2V's item table and its counter are kept apart, in @ref garage::model::basic_k2v
+    (garage/model/k2v.hpp), opened on the same storage only by nodes that serve K2V.
 
     @tparam ControlRepl Models @ref garage::replication::replication_policy, for buckets, aliases and
                         keys (Garage's `control_rep_param`, full copy).

@@ -362,6 +362,9 @@ util::result<lmdb_backend> lmdb_backend::open(lmdb_options options)
         state->env.set_mapsize(static_cast<std::size_t>(options.map_size));
         state->env.set_max_dbs(options.max_dbs);
         state->env.set_max_readers(options.max_readers);
+        // Not MDB_WRITEMAP: it saves the pwrite of each dirty page at commit, but LMDB then
+        // extends data.mdb to the whole map size (1 TiB, sparse), which backups and scans of the
+        // metadata directory trip over; group commits amortise the pwrites instead.
         unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | MDB_NOMETASYNC;
         if (!options.fsync) {
             flags |= MDB_NOSYNC;

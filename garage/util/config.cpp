@@ -1073,6 +1073,15 @@ void read_top_level(table_reader& top, config& cfg)
     cfg.block_ram_buffer_max =
         top.opt_capacity("block_ram_buffer_max").value_or(config::default_block_ram_buffer_max);
     cfg.compression_level = read_compression_level(top);
+    if (auto v = top.opt_capacity("small_block_max_size")) {
+        cfg.small_block_max_size = *v;
+        if (*v > cfg.block_size) {
+            top.invalid(*top.table().get("small_block_max_size"), "small_block_max_size",
+                        "must not exceed block_size");
+        }
+    } else {
+        cfg.small_block_max_size = std::min(config::default_small_block_max_size, cfg.block_size);
+    }
 
     read_replication(top, cfg);
 

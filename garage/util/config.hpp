@@ -212,6 +212,8 @@ struct config {
     static constexpr std::uint64_t default_block_size = 1u << 20;
     /// `block_ram_buffer_max` when absent: 256 MiB.
     static constexpr std::uint64_t default_block_ram_buffer_max = 256u << 20;
+    /// `small_block_max_size` when absent: 8 KiB.
+    static constexpr std::uint64_t default_small_block_max_size = 8u << 10;
     /// `compression_level` when absent.
     static constexpr int default_compression_level = 1;
     /// The LMDB map size used when `lmdb_map_size` is absent or 0: 1 TiB (1 GiB on 32-bit).
@@ -241,6 +243,9 @@ struct config {
     std::uint64_t block_ram_buffer_max =
         default_block_ram_buffer_max; ///< bytes of blocks buffered for slow peers
     std::optional<int> compression_level = default_compression_level; ///< zstd level; `nullopt` is `"none"`
+    /// Blocks stored in at most this many bytes live in the metadata DB, not in files (0: never;
+    /// not a Garage key: Garage always writes files).
+    std::uint64_t small_block_max_size = default_small_block_max_size;
 
     // ---- replication
     std::size_t replication_factor = 0; ///< required (≥ 1), or derived from `replication_mode`

@@ -778,3 +778,152 @@ TEMPLATE_LIST_TEST_CASE("concurrent writes and reads of the same blocks agree", 
     CHECK(test::files_under(f.dir.path() / "data", ".tmp").empty());
 }
 } // namespace
+
+namespace {
+
+template <class Backend>
+block::block_options small_options(test::block_fixture<Backend>& f, std::chrono::milliseconds gc_delay)
+{
+    auto o = test::single_dir_options(f.dir.path(), 1);
+    o.small_block_max_size = 8192;
+    o.gc_delay = gc_delay;
+    return o;
+}
+
+} // namespace
+
+TEMPLATE_LIST_TEST_CASE("small blocks live in the metadata DB, larger ones in files", "[block][manager][small]",
+                        backends)
+{
+    test::block_fixture<TestType> f;
+    auto m = open_manager(f, small_options(f, 10min));
+    auto small = make_block(test::random_data(4096, 1));
+    auto large = make_block(test::random_data(8193, 2));
+    auto squeezed = make_block(std::string(100000, 'g') + "arage"); // compresses below 8 KiB
+    for (auto const* b : {&small, &large, &squeezed}) {
+        REQUIRE(m->write_block(b->hash, b->data));
+    }
+    CHECK(m->has_small(small.hash));
+    CHECK(m->has_small(squeezed.hash));
+    CHECK_FALSE(m->has_small(large.hash));
+    CHECK(m->small_len().value() == 2);
+    auto const files = test::files_under(f.dir.path() / "data");
+    REQUIRE(files.size() == 1);
+    CHECK(files[0] == m->find_block(large.hash).value().path);
+    for (auto const* b : {&small, &large, &squeezed}) {
+        CHECK(m->has_block(b->hash));
+        CHECK(m->read_block(b->hash).value() == b->data);
+        auto raw = m->read_raw_block(b->hash);
+        REQUIRE(raw);
+        CHECK(raw->verify(b->hash));
+    }
+    CHECK(m->read_raw_block(squeezed.hash).value().is_compressed());
+
+    // A block received from a peer goes to the same place.
+    auto peer = make_block(test::random_data(100, 4));
+    REQUIRE(m->write_raw_block(peer.hash, block::data_block::plain(peer.data)));
+    CHECK(m->has_small(peer.hash));
+    CHECK_FALSE(m->write_raw_block(peer.hash, block::data_block::plain(peer.data + "x")));
+}
+
+TEMPLATE_LIST_TEST_CASE("with small_block_max_size 0 every block is a file", "[block][manager][small]", backends)
+{
+    test::block_fixture<TestType> f;
+    auto o = small_options(f, 10min);
+    o.small_block_max_size = 0;
+    auto m = open_manager(f, o);
+    auto b = make_block(test::random_data(100, 5));
+    REQUIRE(m->write_block(b.hash, b.data));
+    CHECK_FALSE(m->has_small(b.hash));
+    CHECK(test::files_under(f.dir.path() / "data").size() == 1);
+    CHECK(m->read_block(b.hash).value() == b.data);
+}
+
+TEMPLATE_LIST_TEST_CASE("a small block is deleted after the GC delay once unreferenced", "[block][manager][small]",
+                        backends)
+{
+    test::block_fixture<TestType> f;
+    auto m = open_manager(f, small_options(f, 0ms));
+    auto b = make_block(test::random_data(3000, 6));
+    REQUIRE(m->write_block(b.hash, b.data));
+    REQUIRE(incref(f, *m, b.hash));
+    drain_resync(*m);
+    CHECK(m->has_small(b.hash));
+    REQUIRE(decref(f, *m, b.hash));
+    CHECK(drain_resync(*m) == 1);
+    CHECK_FALSE(m->has_block(b.hash));
+    CHECK(m->small_len().value() == 0);
+    CHECK(m->get_rc(b.hash).value() == rc_value::absent());
+    CHECK(m->read_block(b.hash).error().code == make_error_code(block::error::block_not_found));
+}
+
+TEMPLATE_LIST_TEST_CASE("an unreferenced small block just written is kept for the GC delay",
+                        "[block][manager][small]", backends)
+{
+    test::block_fixture<TestType> f;
+    auto m = open_manager(f, small_options(f, 10min));
+    auto b = make_block(test::random_data(3000, 7));
+    REQUIRE(m->write_block(b.hash, b.data));
+    REQUIRE(m->put_to_resync(b.hash, 0ms));
+    CHECK(drain_resync(*m) == 1);
+    CHECK(m->has_small(b.hash));
+    // looked at again when the delay has passed
+    CHECK(m->resync_queue_len().value() >= 1);
+}
+
+TEMPLATE_LIST_TEST_CASE("a corrupted small block is detected, removed and queued for resync",
+                        "[block][manager][small]", backends)
+{
+    test::block_fixture<TestType> f;
+    auto m = open_manager(f, small_options(f, 10min));
+    auto b = make_block(test::random_data(4000, 8));
+    REQUIRE(m->write_block(b.hash, b.data));
+    auto tree = f.db.open_tree(manager_t<TestType>::small_tree_name).value();
+    auto stored = f.db.get(tree, b.hash.view()).value().value();
+    std::string bad(stored);
+    bad.back() = static_cast<char>(~bad.back());
+    REQUIRE(f.db.transact([&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), bad); }));
+    auto const queued = m->resync_queue_len().value();
+
+    auto r = m->read_block(b.hash);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == make_error_code(block::error::corrupt_block));
+    CHECK_FALSE(m->has_block(b.hash));
+    CHECK(m->corruptions() == 1);
+    CHECK(m->resync_queue_len().value() == queued + 1);
+    // Written again (as a resync from a peer would), it reads back.
+    REQUIRE(m->write_raw_block(b.hash, block::data_block::plain(b.data)));
+    CHECK(m->read_block(b.hash).value() == b.data);
+
+    // A malformed entry is refused the same way.
+    REQUIRE(f.db.transact([&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), "\x07"); }));
+    CHECK(m->read_block(b.hash).error().code == make_error_code(block::error::corrupt_block));
+}
+
+TEMPLATE_LIST_TEST_CASE("write_small_in commits or aborts with the caller's transaction", "[block][manager][small]",
+                        backends)
+{
+    test::block_fixture<TestType> f;
+    auto m = open_manager(f, small_options(f, 10min));
+    auto a = make_block(test::random_data(500, 9));
+    auto b = make_block(test::random_data(600, 10));
+    auto const blk_a = m->encode(a.data);
+    auto const blk_b = m->encode(b.data);
+    REQUIRE(m->is_small(blk_a));
+    auto failed = f.db.transact([&](typename TestType::transaction_type& tx) -> util::result<void> {
+        if (auto w = m->write_small_in(tx, a.hash, blk_a); !w) {
+            return w;
+        }
+        return util::failure(util::error::io_error, "caller failed");
+    });
+    CHECK_FALSE(failed);
+    CHECK_FALSE(m->has_block(a.hash));
+    REQUIRE(f.db.transact([&](typename TestType::transaction_type& tx) -> util::result<void> {
+        if (auto w = m->write_small_in(tx, b.hash, blk_b); !w) {
+            return w;
+        }
+        return m->incref(tx, b.hash);
+    }));
+    CHECK(m->read_block(b.hash).value() == b.data);
+    CHECK(m->get_rc(b.hash).value() == rc_value::present(1));
+}

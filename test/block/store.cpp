@@ -100,7 +100,7 @@ TEST_CASE("a leftover temporary file is not a block and a scrub removes it", "[b
 TEST_CASE("quarantine renames a copy .corrupted once and counts it", "[block][store]")
 {
     one_dir f;
-    auto b = test::make_block(test::random_data(1000, 4));
+    auto b = test::make_block(test::text_data(1000, 4));
     REQUIRE(f.store.write(b.hash, data_block::encode(b.data, 1)));
     auto loc = f.store.find(b.hash).value();
     CHECK(f.store.quarantine(b.hash, loc).value());

@@ -484,6 +484,18 @@ metadata_auto_snapshot_interval = "10m")"));
     CHECK(zero.lmdb_map_size == config::default_lmdb_map_size);
 }
 
+TEST_CASE("small_block_max_size defaults to 8 KiB, never above block_size", "[util][config]")
+{
+    clean_environment env;
+    CHECK(parse_ok(minimal("")).small_block_max_size == 8192);
+    CHECK(parse_ok(minimal("block_size = 4096")).small_block_max_size == 4096);
+    CHECK(parse_ok(minimal("small_block_max_size = \"16KiB\"")).small_block_max_size == 16384);
+    CHECK(parse_ok(minimal("small_block_max_size = 0")).small_block_max_size == 0);
+    auto const r = parse_config(minimal("block_size = 4096\nsmall_block_max_size = 8192"), "garage.toml");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("small_block_max_size") != std::string::npos);
+}
+
 TEST_CASE("data_dir lists carry capacities and read-only flags", "[util][config]")
 {
     clean_environment env;

@@ -5,11 +5,17 @@
 */
 
 #include <garage/api/http/server.hpp>
+#include <garage/metrics/registry.hpp>
+#include <garage/util/worker.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 /** Garage's admin API (v1) over the data model: @ref garage::api::admin::admin_api_server.
     Bazel target `//garage/api/admin`.
@@ -25,6 +31,28 @@ struct admin_settings {
     std::string web_root_domain;              ///< `[s3_web] root_domain`, for `/check`
 };
 
+/** What the admin API may read and steer of its node beyond the data model (each part
+    optional: an endpoint whose part is missing answers `400`, as Garage's `/metrics` does when
+    built without metrics).
+*/
+struct admin_node_access {
+    /// The node's metrics: `GET /metrics` (Prometheus text) and `GET /v1/stats` (JSON).
+    metrics::registry const* metrics = nullptr;
+    /// The node's background workers: `GET /v1/worker`.
+    util::background_runner const* workers = nullptr;
+    /// The worker variables and their values (`GET /v1/worker/var`), sorted by name.
+    std::function<std::vector<std::pair<std::string, std::string>>()> get_worker_vars;
+    /// Sets a worker variable (`POST /v1/worker/var`); a failure names an unknown variable or a bad value.
+    std::function<util::result<void>(std::string_view name, std::string_view value)> set_worker_var;
+};
+
+/** The name of the admin endpoint a request goes to, for logs and the `api_admin_*` metrics
+    (Garage's names: `Health`, `Metrics`, `CheckDomain`, `GetClusterHealth`, `ListKeys`, ...).
+    @param method The HTTP method.
+    @param target The request target (path and query).
+    @return The endpoint's name; `"Options"` for `OPTIONS`; `"Unknown"` if none matches. */
+inline std::string_view admin_endpoint_name(std::string_view method, std::string_view target);
+
 /** The admin API of one node.
 
     Endpoints: `GET /health`, `GET /check?domain=`, `GET /v1/health`, `GET /v1/status`, and the
@@ -33,6 +61,11 @@ struct admin_settings {
     with Garage's field names. Every endpoint but `/health` and `/check` needs
     `Authorization: Bearer <admin_token>`; errors are JSON `{code, message, path, region}`.
     The layout and cluster endpoints answer `501` until the cluster layer exists.
+
+    Beyond Garage's v1 (whose CLI speaks RPC for these): `GET /metrics` (Prometheus text, with
+    `metrics_token` when one is configured, else open), `GET /v1/stats` (the same figures as
+    JSON), `GET /v1/worker` (the background workers), `GET /v1/worker/var[?name=]` and
+    `POST /v1/worker/var` with `{"name", "value"}` (Garage's `garage worker get|set`).
 
     @tparam Model A @ref garage::model::basic_model.
 
@@ -43,8 +76,9 @@ template <class Model>
 class admin_api_server {
 public:
     /** @param model    The node's data model; it must outlive the server.
-        @param settings Tokens and names from the configuration. */
-    admin_api_server(Model& model, admin_settings settings);
+        @param settings Tokens and names from the configuration.
+        @param node     Metrics and workers of the node; what it points to must outlive the server. */
+    admin_api_server(Model& model, admin_settings settings, admin_node_access node = {});
 
     /** Answers one request: reads its body (at most 1 MiB), routes it, checks the bearer
         token, runs the endpoint and responds (JSON, plain text for the text endpoints, or a
@@ -56,6 +90,7 @@ public:
 private:
     Model& model_;
     admin_settings settings_;
+    admin_node_access node_;
 };
 
 } // namespace garage::api::admin

@@ -8,10 +8,13 @@
 #include <garage/api/http/byte_budget.hpp>
 #include <garage/api/http/server.hpp>
 
+#include <garage/storage/group_commit.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace garage::api::s3 {
@@ -66,6 +69,7 @@ private:
     boost::asio::any_io_executor blocking_;
     sigv4::signing_key_cache key_cache_;
     http::byte_budget ram_budget_;
+    std::unique_ptr<storage::group_committer<typename Model::storage_type>> committer_;
 };
 
 } // namespace garage::api::s3

@@ -72,11 +72,15 @@ block_manager<Storage>::open(Storage& db, block_options options, std::unique_ptr
     if (!errors) {
         return errors.error();
     }
+    auto small = db.open_tree(small_tree_name);
+    if (!small) {
+        return small.error();
+    }
     if (!fetcher) {
         fetcher = std::make_unique<null_block_fetcher>();
     }
     return std::unique_ptr<block_manager>(new block_manager(db, std::move(options), std::move(*layout),
-                                                            trees{*rc, *queue, *errors}, std::move(fetcher)));
+                                                            trees{*rc, *queue, *errors, *small}, std::move(fetcher)));
 }
 
 template <storage::storage_backend Storage>
@@ -100,7 +104,32 @@ util::result<void> block_manager<Storage>::write_block(util::hash32 const& h, st
                                                          std::to_string(options_.block_size) + ")");
     }
     // Compression runs outside the block's mutex: it is the costly part.
-    return store_.write(h, data_block::encode(data, options_.compression_level));
+    return write_encoded(h, encode(data));
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::write_encoded(util::hash32 const& h, data_block const& blk)
+{
+    auto const start = std::chrono::steady_clock::now();
+    auto r = is_small(blk) ? db_.transact([&](transaction_type& tx) { return write_small_in(tx, h, blk); })
+                           : store_.write(h, blk);
+    if (metrics_ != nullptr && r) {
+        metrics_->record_write(blk.size(), std::chrono::steady_clock::now() - start);
+    }
+    return r;
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::write_small_in(transaction_type& tx, util::hash32 const& h,
+                                                          data_block const& blk)
+{
+    // The write time guards the entry against the GC (see delete_if_unneeded), as a file's mtime.
+    std::string v;
+    v.reserve(1 + 8 + blk.size());
+    v.push_back(blk.is_compressed() ? '\1' : '\0');
+    detail::put_u64_be(v, util::now_msec());
+    v.append(blk.bytes());
+    return tx.put(trees_.small, h.view(), v);
 }
 
 template <storage::storage_backend Storage>
@@ -109,7 +138,7 @@ util::result<void> block_manager<Storage>::write_raw_block(util::hash32 const& h
     if (auto v = blk.verify(h); !v) {
         return v.error();
     }
-    return store_.write(h, blk);
+    return write_encoded(h, blk);
 }
 
 template <storage::storage_backend Storage>
@@ -130,6 +159,15 @@ util::failure block_manager<Storage>::corrupt_copy(util::hash32 const& h, block_
 template <storage::storage_backend Storage>
 util::result<data_block> block_manager<Storage>::read_verified(util::hash32 const& h, std::string* plain_out)
 {
+    auto const start = std::chrono::steady_clock::now();
+    if (auto small = read_small(h, plain_out); !small) {
+        return small.error();
+    } else if (*small) {
+        if (metrics_ != nullptr) {
+            metrics_->record_read((*small)->size(), std::chrono::steady_clock::now() - start);
+        }
+        return std::move(**small);
+    }
     // A copy may move between finding and opening it (rewritten compressed or into its
     // primary directory): look again once.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -156,6 +194,9 @@ util::result<data_block> block_manager<Storage>::read_verified(util::hash32 cons
         } else if (auto v = (*raw)->verify(h); !v) {
             return corrupt_copy(h, *loc, v.error());
         }
+        if (metrics_ != nullptr) {
+            metrics_->record_read((*raw)->size(), std::chrono::steady_clock::now() - start);
+        }
         return std::move(**raw);
     }
     // Perhaps it should be here: if it is referenced, a resync will fetch it.
@@ -163,6 +204,57 @@ util::result<data_block> block_manager<Storage>::read_verified(util::hash32 cons
         detail::log_error("cannot queue a resync of missing block " + h.to_hex() + ": " + r.error().message);
     }
     return util::failure(error::block_not_found, "block " + h.to_hex() + " is not stored on this node");
+}
+
+template <storage::storage_backend Storage>
+util::result<std::optional<data_block>> block_manager<Storage>::read_small(util::hash32 const& h,
+                                                                           std::string* plain_out)
+{
+    auto v = db_.get(trees_.small, h.view());
+    if (!v) {
+        return v.error();
+    }
+    if (!*v) {
+        return std::optional<data_block>{};
+    }
+    std::string_view const stored = **v;
+    std::optional<util::failure> bad;
+    std::optional<data_block> blk;
+    if (stored.size() < 9 || (stored[0] != '\0' && stored[0] != '\1')) {
+        bad = util::failure(error::corrupt_block, "malformed entry");
+    } else {
+        blk.emplace(stored[0] == '\1' ? block_encoding::compressed : block_encoding::plain,
+                    std::string(stored.substr(9)));
+        if (plain_out != nullptr) {
+            auto plain = blk->decode(h);
+            if (!plain) {
+                bad = plain.error();
+            } else {
+                *plain_out = std::move(*plain);
+            }
+        } else if (auto ok = blk->verify(h); !ok) {
+            bad = ok.error();
+        }
+    }
+    if (!bad) {
+        return blk;
+    }
+    // Set the corrupt copy aside (removed: a copy in a file, if any, or a resync takes over).
+    small_corruptions_.fetch_add(1);
+    auto rm = db_.transact([&](transaction_type& tx) -> util::result<void> {
+        auto r = tx.remove(trees_.small, h.view());
+        if (!r) {
+            return r.error();
+        }
+        return queue_in(tx, h, util::now_msec());
+    });
+    if (!rm) {
+        detail::log_error("cannot remove corrupted small block " + h.to_hex() + ": " + rm.error().message);
+    } else {
+        notify_resync();
+    }
+    return util::failure(error::corrupt_block, "block " + h.to_hex() + " is corrupted in the metadata DB (" +
+                                                   bad->message + ")");
 }
 
 template <storage::storage_backend Storage>
@@ -391,7 +483,7 @@ template <storage::storage_backend Storage>
 util::result<void> block_manager<Storage>::resync_block(util::hash32 const& h)
 {
     auto const now = util::now_msec();
-    bool const exists = store_.find(h).has_value();
+    bool const exists = has_block(h);
     auto rc = get_rc(h);
     if (!rc) {
         return rc.error();
@@ -444,7 +536,11 @@ util::result<void> block_manager<Storage>::resync_block(util::hash32 const& h)
             if (!v) {
                 return v.error();
             }
-            if (auto a = v->deletable_at(); a && *a <= util::now_msec() && !store_.find(h)) {
+            auto small = tx.get(trees_.small, h.view());
+            if (!small) {
+                return small.error();
+            }
+            if (auto a = v->deletable_at(); a && *a <= util::now_msec() && !*small && !store_.find(h)) {
                 auto rm = tx.remove(trees_.rc, h.view());
                 if (!rm) {
                     return rm.error();
@@ -473,6 +569,13 @@ util::result<void> block_manager<Storage>::delete_if_unneeded(util::hash32 const
 {
     std::optional<std::uint64_t> retry_at;
     auto const delay = detail::to_msec(options_.gc_delay);
+    auto small = delete_small_if_unneeded(h, retry_at);
+    if (!small) {
+        return small.error();
+    }
+    if (*small) {
+        detail::log_info("deleted unneeded small block " + h.to_hex());
+    }
     auto deleted = store_.delete_if(h, [&](std::vector<block_location> const& copies) -> util::result<bool> {
         // Under the block's mutex: no write of this block runs. Look at the count again.
         auto const now = util::now_msec();
@@ -502,6 +605,48 @@ util::result<void> block_manager<Storage>::delete_if_unneeded(util::hash32 const
         return put_to_resync_at(h, *retry_at);
     }
     return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<bool> block_manager<Storage>::delete_small_if_unneeded(util::hash32 const& h,
+                                                                     std::optional<std::uint64_t>& retry_at)
+{
+    auto const delay = detail::to_msec(options_.gc_delay);
+    // One transaction: no write of the block nor new reference can slip between the checks
+    // and the removal.
+    return db_.transact([&](transaction_type& tx) -> util::result<bool> {
+        auto stored = tx.get(trees_.small, h.view());
+        if (!stored) {
+            return stored.error();
+        }
+        if (!*stored) {
+            return false;
+        }
+        auto const now = util::now_msec();
+        auto cur = tx.get(trees_.rc, h.view());
+        if (!cur) {
+            return cur.error();
+        }
+        auto rc = rc_value::decode(*cur ? std::optional<std::string_view>(**cur) : std::nullopt);
+        if (!rc) {
+            return rc.error();
+        }
+        if (!rc->is_deletable(now)) {
+            return false;
+        }
+        // Written less than gc_delay ago: it may be about to be referenced (as a file's mtime).
+        if (std::string_view const v = **stored; v.size() >= 9) {
+            if (auto const written = detail::get_u64_be(v.substr(1)); written + delay > now) {
+                retry_at = std::max(retry_at.value_or(0), written + delay);
+                return false;
+            }
+        }
+        auto rm = tx.remove(trees_.small, h.view());
+        if (!rm) {
+            return rm.error();
+        }
+        return true;
+    });
 }
 
 template <storage::storage_backend Storage>

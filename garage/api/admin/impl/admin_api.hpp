@@ -2,6 +2,7 @@
 
 #include <garage/model/helper.hpp>
 #include <garage/util/encoding.hpp>
+#include <garage/util/time.hpp>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -22,6 +23,8 @@ namespace beast_http = boost::beast::http;
 struct reply {
     unsigned status = 200;
     std::optional<json::value> body;
+    std::optional<std::string> text{}; ///< a non-JSON body sent as is (`/metrics`), with `content_type`
+    std::string content_type{};
 };
 
 inline reply error_reply(unsigned status, std::string code, std::string message)
@@ -273,13 +276,153 @@ inline model::bucket_key_perm json_perm(json::object const& o)
     return p;
 }
 
+/// `GET /metrics`: the Prometheus text, behind `metrics_token` when one is configured.
+inline reply serve_metrics(admin_settings const& s, admin_node_access const& node, std::string_view auth)
+{
+    if (s.metrics_token) {
+        if (!auth.starts_with("Bearer ")) {
+            return error_reply(403, "AccessDenied", "Authorization token must be provided");
+        }
+        if (!token_matches(auth.substr(7), *s.metrics_token)) {
+            return error_reply(403, "AccessDenied", "Invalid authorization token");
+        }
+    }
+    if (node.metrics == nullptr) {
+        return error_reply(400, "InvalidRequest", "Garage was built without the metrics feature");
+    }
+    reply r;
+    r.text = node.metrics->render();
+    r.content_type = std::string(metrics::content_type);
+    return r;
+}
+
+/// A worker as `GET /v1/worker` lists it.
+inline json::object worker_json(util::worker_info const& w)
+{
+    json::object o;
+    o["id"] = w.id;
+    o["name"] = w.name;
+    o["state"] = std::string(util::to_string(w.state));
+    o["errors"] = w.errors;
+    o["consecutiveErrors"] = w.consecutive_errors;
+    o["lastError"] = w.last_error ? json::value(*w.last_error) : json::value(nullptr);
+    if (w.last_error_msec != 0) {
+        auto const now = util::now_msec();
+        o["lastErrorSecsAgo"] = now > w.last_error_msec ? (now - w.last_error_msec) / 1000 : 0;
+    } else {
+        o["lastErrorSecsAgo"] = nullptr;
+    }
+    auto opt = [](auto const& v) { return v ? json::value(*v) : json::value(nullptr); };
+    o["queueLength"] = opt(w.status.queue_length);
+    o["persistentErrors"] = opt(w.status.persistent_errors);
+    o["tranquility"] = opt(w.status.tranquility);
+    o["progress"] = opt(w.status.progress);
+    json::array free;
+    for (auto const& f : w.status.freeform) {
+        free.emplace_back(f);
+    }
+    o["freeform"] = std::move(free);
+    return o;
+}
+
+/// `GET /v1/stats`, `GET /v1/worker`, `GET|POST /v1/worker/var` (after the admin token check).
+inline reply serve_node(admin_node_access const& node, std::string_view method, std::string const& path,
+                        boost::urls::params_view const& q, json::object const& in)
+{
+    if (path == "/v1/stats" && method == "GET") {
+        if (node.metrics == nullptr) {
+            return error_reply(400, "InvalidRequest", "Garage was built without the metrics feature");
+        }
+        // the figures of /metrics, as JSON (histogram buckets left out: their sum and count stay)
+        json::array families;
+        for (auto const& f : node.metrics->collect()) {
+            json::array samples;
+            for (auto const& smp : f.samples) {
+                if (smp.suffix == "_bucket") {
+                    continue;
+                }
+                json::object labels;
+                for (auto const& [k, v] : smp.labels) {
+                    labels[k] = v;
+                }
+                samples.emplace_back(json::object{
+                    {"suffix", smp.suffix}, {"labels", std::move(labels)}, {"value", smp.value}});
+            }
+            families.emplace_back(json::object{{"name", f.name},
+                                               {"type", std::string(metrics::to_string(f.type))},
+                                               {"help", f.help},
+                                               {"samples", std::move(samples)}});
+        }
+        return {200, json::object{{"metrics", std::move(families)}}};
+    }
+    if (path == "/v1/worker" && method == "GET") {
+        if (node.workers == nullptr) {
+            return error_reply(400, "InvalidRequest", "This node does not expose its workers");
+        }
+        json::array out;
+        for (auto const& w : node.workers->list()) {
+            out.emplace_back(worker_json(w));
+        }
+        return {200, std::move(out)};
+    }
+    if (path == "/v1/worker/var" && method == "GET") {
+        if (!node.get_worker_vars) {
+            return error_reply(400, "InvalidRequest", "This node has no worker variables");
+        }
+        std::optional<std::string> only;
+        if (auto it = q.find("name"); it != q.end()) {
+            only = std::string((*it).value);
+        }
+        json::object out;
+        for (auto const& [k, v] : node.get_worker_vars()) {
+            if (!only || *only == k) {
+                out[k] = v;
+            }
+        }
+        if (only && out.empty()) {
+            return error_reply(400, "InvalidRequest", "Unknown worker variable: " + *only);
+        }
+        return {200, std::move(out)};
+    }
+    if (path == "/v1/worker/var" && method == "POST") {
+        if (!node.set_worker_var) {
+            return error_reply(400, "InvalidRequest", "This node has no worker variables");
+        }
+        auto const* name = in.if_contains("name");
+        auto const* value = in.if_contains("value");
+        if (name == nullptr || !name->is_string() || value == nullptr ||
+            !(value->is_string() || value->is_number())) {
+            return error_reply(400, "InvalidRequest",
+                               "Expected {\"name\": string, \"value\": string or number}");
+        }
+        std::string const v = value->is_string() ? std::string(value->as_string()) : json::serialize(*value);
+        auto const n = std::string(name->as_string());
+        if (auto r = node.set_worker_var(n, v); !r) {
+            return error_reply(400, "InvalidRequest", r.error().message);
+        }
+        json::object out;
+        for (auto const& [k, val] : node.get_worker_vars
+                                        ? node.get_worker_vars()
+                                        : std::vector<std::pair<std::string, std::string>>{}) {
+            if (k == n) {
+                out[k] = val;
+            }
+        }
+        return {200, std::move(out)};
+    }
+    return error_reply(404, "NoSuchEndpoint", "Unknown admin endpoint: " + std::string(method) + " " + path);
+}
+
 /// Routes and serves one admin request (synchronous: the model's operations are short).
 template <class Model>
-reply serve(Model& m, admin_settings const& s, std::string_view method, boost::urls::url_view const& url,
-            std::string_view auth, std::string const& body)
+reply serve(Model& m, admin_settings const& s, admin_node_access const& node, std::string_view method,
+            boost::urls::url_view const& url, std::string_view auth, std::string const& body)
 {
     auto const path = std::string(url.path());
     auto const q = url.params();
+    if (path == "/metrics" && method == "GET") {
+        return serve_metrics(s, node, auth);
+    }
     if (path == "/health" && method == "GET") {
         return {200, json::value("Garage is fully operational")};
     }
@@ -289,7 +432,10 @@ reply serve(Model& m, admin_settings const& s, std::string_view method, boost::u
             return error_reply(400, "InvalidRequest", "No domain query string found");
         }
         auto domain = std::string((*it).value);
+        // Garage's order: under the S3 root domain any bucket is served; under the web root
+        // domain, or as a whole domain, only a bucket with website access.
         std::string bucket = domain;
+        bool needs_website = true;
         for (auto const* root : {&s.s3_root_domain, &s.web_root_domain}) {
             auto r = *root;
             while (!r.empty() && r.front() == '.') {
@@ -297,12 +443,14 @@ reply serve(Model& m, admin_settings const& s, std::string_view method, boost::u
             }
             if (!r.empty() && domain.size() > r.size() + 1 && domain.ends_with("." + r)) {
                 bucket = domain.substr(0, domain.size() - r.size() - 1);
+                needs_website = root == &s.web_root_domain;
+                break;
             }
         }
         auto id = model::resolve_global_alias(m, bucket);
         if (id && *id) {
             auto b = model::get_bucket(m, **id);
-            if (b && *b && (bucket != domain || (*b)->params()->website_config.get())) {
+            if (b && *b && (!needs_website || (*b)->params()->website_config.get())) {
                 return {200, json::value("Domain '" + domain + "' is managed by Garage")};
             }
         }
@@ -347,6 +495,9 @@ reply serve(Model& m, admin_settings const& s, std::string_view method, boost::u
                                   {"partitions", 256},
                                   {"partitionsQuorum", 256},
                                   {"partitionsAllOk", 256}}};
+    }
+    if (path == "/v1/stats" || path.starts_with("/v1/worker")) {
+        return serve_node(node, method, path, q, in);
     }
     if (path == "/v1/key" && method == "GET" && q.find("id") == q.end() && q.find("search") == q.end()) {
         auto keys = model::list_keys(m);
@@ -618,9 +769,98 @@ reply serve(Model& m, admin_settings const& s, std::string_view method, boost::u
 
 } // namespace detail
 
+inline std::string_view admin_endpoint_name(std::string_view method, std::string_view target)
+{
+    auto const qpos = target.find('?');
+    auto const path = target.substr(0, qpos);
+    auto const query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+    auto has = [query](std::string_view p) {
+        std::size_t pos = 0;
+        while (pos <= query.size()) {
+            auto const end = std::min(query.find('&', pos), query.size());
+            auto const part = query.substr(pos, end - pos);
+            if (part.substr(0, part.find('=')) == p) {
+                return true;
+            }
+            pos = end + 1;
+        }
+        return false;
+    };
+    bool const get = method == "GET", post = method == "POST", put = method == "PUT",
+               del = method == "DELETE";
+    if (method == "OPTIONS") {
+        return "Options";
+    }
+    if (path == "/health" && get) {
+        return "Health";
+    }
+    if (path == "/metrics" && get) {
+        return "Metrics";
+    }
+    if (path == "/check" && get) {
+        return "CheckDomain";
+    }
+    std::string_view p = path;
+    if (p.starts_with("/v1/")) {
+        p.remove_prefix(3);
+    } else if (p.starts_with("/v0/")) {
+        p.remove_prefix(3);
+    } else {
+        return "Unknown";
+    }
+    struct entry {
+        std::string_view path;
+        std::string_view method;
+        std::string_view name;
+    };
+    static constexpr entry table[] = {
+        {"/status", "GET", "GetClusterStatus"},
+        {"/health", "GET", "GetClusterHealth"},
+        {"/connect", "POST", "ConnectClusterNodes"},
+        {"/layout", "GET", "GetClusterLayout"},
+        {"/layout", "POST", "UpdateClusterLayout"},
+        {"/layout/apply", "POST", "ApplyClusterLayout"},
+        {"/layout/revert", "POST", "RevertClusterLayout"},
+        {"/key/import", "POST", "ImportKey"},
+        {"/key", "DELETE", "DeleteKey"},
+        {"/bucket", "POST", "CreateBucket"},
+        {"/bucket", "PUT", "UpdateBucket"},
+        {"/bucket", "DELETE", "DeleteBucket"},
+        {"/bucket/allow", "POST", "BucketAllowKey"},
+        {"/bucket/deny", "POST", "BucketDenyKey"},
+        {"/bucket/alias/global", "PUT", "GlobalAliasBucket"},
+        {"/bucket/alias/global", "DELETE", "GlobalUnaliasBucket"},
+        {"/bucket/alias/local", "PUT", "LocalAliasBucket"},
+        {"/bucket/alias/local", "DELETE", "LocalUnaliasBucket"},
+        {"/stats", "GET", "GetStats"},
+        {"/worker", "GET", "ListWorkers"},
+        {"/worker/var", "GET", "GetWorkerVariable"},
+        {"/worker/var", "POST", "SetWorkerVariable"},
+    };
+    for (auto const& e : table) {
+        if (e.path == p && e.method == method) {
+            return e.name;
+        }
+    }
+    if (p == "/key") {
+        if (get) {
+            return has("id") || has("search") ? "GetKeyInfo" : "ListKeys";
+        }
+        if (post) {
+            return has("id") ? "UpdateKey" : "CreateKey";
+        }
+    }
+    if (p == "/bucket" && get) {
+        return has("id") || has("globalAlias") ? "GetBucketInfo" : "ListBuckets";
+    }
+    (void)put;
+    (void)del;
+    return "Unknown";
+}
+
 template <class Model>
-admin_api_server<Model>::admin_api_server(Model& model, admin_settings settings)
-    : model_(model), settings_(std::move(settings))
+admin_api_server<Model>::admin_api_server(Model& model, admin_settings settings, admin_node_access node)
+    : model_(model), settings_(std::move(settings)), node_(std::move(node))
 {
 }
 
@@ -647,7 +887,7 @@ boost::asio::awaitable<void> admin_api_server<Model>::handle(http::exchange& ex)
         if (!body) {
             rep = detail::error_reply(400, "InvalidRequest", body.error().message);
         } else {
-            rep = detail::serve(model_, settings_, std::string_view(req.method_string()), *parsed,
+            rep = detail::serve(model_, settings_, node_, std::string_view(req.method_string()), *parsed,
                                 std::string_view(req[beast_http::field::authorization]), *body);
         }
     }
@@ -657,7 +897,10 @@ boost::asio::awaitable<void> admin_api_server<Model>::handle(http::exchange& ex)
         o["path"] = parsed ? std::string(parsed->path()) : target;
         o["region"] = settings_.region;
     }
-    if (rep.body) {
+    if (rep.text) {
+        res.set(beast_http::field::content_type, rep.content_type);
+        res.body() = std::move(*rep.text);
+    } else if (rep.body) {
         if (rep.body->is_string() && rep.status < 400) {
             res.set(beast_http::field::content_type, "text/plain");
             res.body() = std::string(rep.body->as_string()) + "\n";

@@ -72,6 +72,10 @@ s3_api_server<Model, Blocks>::s3_api_server(Model& model, Blocks& blocks, s3_set
     : model_(model), blocks_(blocks), settings_(std::move(settings)), blocking_(std::move(blocking)),
       ram_budget_(settings_.block_ram_buffer_max)
 {
+    if (blocking_) {
+        committer_ = std::make_unique<storage::group_committer<typename Model::storage_type>>(model_.storage(),
+                                                                                               blocking_);
+    }
 }
 
 template <class Model, class Blocks>
@@ -101,6 +105,7 @@ boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange
         context<Model, Blocks> c{model_,  blocks_, settings_, ex, std::move(*routed),
                                  headers, {},      {},        {}, blocking_};
         c.ram_budget = &ram_budget_;
+        c.committer = committer_.get();
 
         if (c.r.ep == endpoint::options) {
             co_await handle_options(c);

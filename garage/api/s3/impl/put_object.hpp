@@ -46,6 +46,24 @@ util::hash32 store_block_data(Ctx& c, std::string_view data, sse_c_key const* en
     return h;
 }
 
+/// A block hashed and encoded, not yet stored.
+struct prepared_block {
+    util::hash32 hash;      ///< BLAKE2b of the stored plain (or sealed) bytes
+    block::data_block data; ///< as it will be stored
+};
+
+/// Hashes and encodes `data` (sealed first under SSE-C, then stored plain) without storing it.
+template <class Ctx>
+prepared_block prepare_block(Ctx& c, std::string_view data, sse_c_key const* enc)
+{
+    if (enc == nullptr) {
+        return {util::blake2sum(data), c.blocks.encode(data)};
+    }
+    auto sealed = enc->encrypt(data);
+    auto const h = util::blake2sum(sealed);
+    return {h, block::data_block::plain(std::move(sealed))};
+}
+
 /** Reads into `out` until it holds `bs` bytes (a block or a chunk) or the body ends, first
     taking a lease on `bs` bytes of the RAM budget (if any) into `lease`.
     @return Whether the body may go on. */
@@ -237,10 +255,12 @@ net::awaitable<void> handle_put_object(Ctx& c)
         auto const etag = new_etag(*rd.sums().md5, key);
         auto const sum = stored_checksum(rd, algo);
         auto meta = make_meta(buf.size(), etag, std::move(headers), sum, key);
-        put_version(c, c.r.key,
-                    model::object_version{vid, ts,
-                                          model::version_complete{model::inline_data{
-                                              std::move(meta), seal_data(std::move(buf), key)}}});
+        model::object const obj(c.bucket_id, c.r.key,
+                                {model::object_version{vid, ts,
+                                                       model::version_complete{model::inline_data{
+                                                           std::move(meta), seal_data(std::move(buf), key)}}}});
+        auto writes = [&c, &obj](auto& tx) { return c.model.object_table().insert_in(tx, obj); };
+        co_await commit_writes(c, writes);
         extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
         add_checksum_header(extra, sum);
         add_sse_c_headers(extra, key);
@@ -269,25 +289,46 @@ net::awaitable<void> handle_put_object(Ctx& c)
         auto const etag = new_etag(*rd.sums().md5, key);
         auto const sum = stored_checksum(rd, algo);
         auto meta = make_meta(buf.size(), etag, std::move(headers), sum, key);
-        auto commit = [&c, &buf, &vid, &backlink, &meta, key, ts] {
-            auto const h = store_block_data(c, buf, key);
-            auto v = model::version::create(vid, backlink);
-            v.blocks.put(model::version_block_key{1, 0}, model::version_block{h, buf.size()});
-            model::object const obj(
-                c.bucket_id, c.r.key,
-                {model::object_version{vid, ts,
-                                       model::version_complete{model::first_block{std::move(meta), h}}}});
-            check(c.model.object_table().storage().transact([&](auto& tx) -> util::result<void> {
-                if (auto r = c.model.version_table().insert_in(tx, v); !r) {
-                    return r;
-                }
-                if (auto r = c.model.block_ref_table().insert_in(tx, model::block_ref::live(h, vid)); !r) {
-                    return r;
-                }
-                return c.model.object_table().insert_in(tx, obj);
-            }));
+        // Hash and encode a small body here (microseconds), a larger one on the blocking
+        // executor, where a block too large for the metadata DB is also written to its file.
+        prepared_block blk;
+        bool small = false;
+        auto prepare = [&c, &buf, &blk, &small, key] {
+            blk = prepare_block(c, buf, key);
+            small = c.blocks.is_small(blk.data);
+            if (!small) {
+                check(c.blocks.write_encoded(blk.hash, blk.data));
+            }
         };
-        co_await offload(c.blocking, commit);
+        if (buf.size() <= 16 * 1024) {
+            prepare();
+        } else {
+            co_await offload(c.blocking, prepare);
+        }
+        auto const& h = blk.hash;
+        auto v = model::version::create(vid, backlink);
+        v.blocks.put(model::version_block_key{1, 0}, model::version_block{h, buf.size()});
+        model::object const obj(
+            c.bucket_id, c.r.key,
+            {model::object_version{vid, ts, model::version_complete{model::first_block{std::move(meta), h}}}});
+        auto const ref = model::block_ref::live(h, vid);
+        // A small block is stored in the same transaction as its metadata (batched with
+        // concurrent requests' writes): one commit, no file.
+        auto writes = [&c, &blk, small, &v, &ref, &obj](auto& tx) -> util::result<void> {
+            if (small) {
+                if (auto r = c.blocks.write_small_in(tx, blk.hash, blk.data); !r) {
+                    return r;
+                }
+            }
+            if (auto r = c.model.version_table().insert_in(tx, v); !r) {
+                return r;
+            }
+            if (auto r = c.model.block_ref_table().insert_in(tx, ref); !r) {
+                return r;
+            }
+            return c.model.object_table().insert_in(tx, obj);
+        };
+        co_await commit_writes(c, writes);
         extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
         add_checksum_header(extra, sum);
         add_sse_c_headers(extra, key);
