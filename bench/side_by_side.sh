@@ -121,7 +121,8 @@ garage_cli "$work/garage" bucket allow --read --write --owner bench --key bench-
 sleep 1
 rss_kib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 idle_rss=$(rss_kib "$garage_pid" VmRSS)
-echo "garage pid $garage_pid, idle RSS $((idle_rss / 1024)) MiB"
+idle_anon=$(rss_kib "$garage_pid" RssAnon)
+echo "garage pid $garage_pid, idle RSS $((idle_rss / 1024)) MiB (anonymous $((idle_anon / 1024)) MiB)"
 
 # ---- the runs
 declare -A result
@@ -164,10 +165,12 @@ for w in "${workloads[@]}"; do
     done
 done
 after_rss=$(rss_kib "$garage_pid" VmRSS)
+after_anon=$(rss_kib "$garage_pid" RssAnon)
 
 # ---- peak RSS while RSS_CLIENTS clients upload RSS_SIZE objects at once
 peak_rss=""
 sampled_peak=0
+sampled_anon=0
 if [[ $RSS_CLIENTS -gt 0 ]]; then
     step "peak RSS: $RSS_CLIENTS concurrent uploads of $RSS_SIZE"
     echo 5 >"/proc/$garage_pid/clear_refs" 2>/dev/null || echo "(cannot reset VmHWM; it covers the whole run)"
@@ -178,6 +181,8 @@ if [[ $RSS_CLIENTS -gt 0 ]]; then
     while kill -0 "$load_pid" 2>/dev/null; do
         r=$(rss_kib "$garage_pid" VmRSS)
         ((r > sampled_peak)) && sampled_peak=$r
+        a=$(rss_kib "$garage_pid" RssAnon)
+        ((a > sampled_anon)) && sampled_anon=$a
         sleep 0.2
     done
     wait "$load_pid" || {
@@ -201,8 +206,11 @@ for w in "${workloads[@]}"; do
         "$([[ $n_err != 0 || $g_err != 0 ]] && echo "  errors nginx $n_err garage $g_err")"
 done
 echo
-echo "garage RSS: idle $((idle_rss / 1024)) MiB, after the runs $((after_rss / 1024)) MiB"
+# RSS counts the metadata DB's mapped file pages too (page cache, reclaimable); RssAnon is the
+# memory the server itself allocated.
+echo "garage RSS: idle $((idle_rss / 1024)) MiB (anonymous $((idle_anon / 1024)) MiB)," \
+    "after the runs $((after_rss / 1024)) MiB (anonymous $((after_anon / 1024)) MiB)"
 if [[ -n $peak_rss ]]; then
     echo "garage peak RSS with $RSS_CLIENTS uploads of $RSS_SIZE: VmHWM $((peak_rss / 1024)) MiB" \
-        "(sampled VmRSS max $((sampled_peak / 1024)) MiB)"
+        "(sampled VmRSS max $((sampled_peak / 1024)) MiB, RssAnon max $((sampled_anon / 1024)) MiB)"
 fi

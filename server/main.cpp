@@ -4,6 +4,7 @@
 #include <server/admin_client.hpp>
 #include <server/node.hpp>
 
+#include <garage/rpc/node_key.hpp>
 #include <garage/util/config.hpp>
 
 #include <CLI/CLI.hpp>
@@ -193,8 +194,8 @@ void print_stats(json::value const& st)
         auto avail = figure(st, "garage_local_disk_avail", {{"volume", vol}});
         auto total = figure(st, "garage_local_disk_total", {{"volume", vol}});
         if (avail && total && *total > 0) {
-            fmt::print("  {:<9} {:.1f} GB available of {:.1f} GB ({:.1f}%)\n", vol, *avail / 1e9, *total / 1e9,
-                       100.0 * *avail / *total);
+            fmt::print("  {:<9} {:.1f} GB available of {:.1f} GB ({:.1f}%)\n", vol, *avail / 1e9,
+                       *total / 1e9, 100.0 * *avail / *total);
         }
     }
     fmt::print("\nCluster: healthy {}, available {}, storage nodes {}/{}, partitions with quorum {}/{}\n",
@@ -220,7 +221,8 @@ void print_stats(json::value const& st)
                     }
                 }
             }
-            fmt::print("  {:<28} {:>10} {:>10}\n", e, fig(figure(st, counter, {{"api_endpoint", e}})), fig(errors));
+            fmt::print("  {:<28} {:>10} {:>10}\n", e, fig(figure(st, counter, {{"api_endpoint", e}})),
+                       fig(errors));
         }
     }
 }
@@ -242,11 +244,11 @@ void print_workers(json::value const& workers, bool busy_only, bool errors_only)
         if (errors_only && w.at("errors").to_number<std::uint64_t>() == 0) {
             continue;
         }
-        auto const last = w.at("lastErrorSecsAgo").is_null() ? std::string("-")
-                                                             : str(w.at("lastErrorSecsAgo")) + "s ago";
-        fmt::print("{:<4} {:<10} {:<32} {:>5} {:>7} {:>6} {:>6}  {}\n", str(w.at("id")), state, str(w.at("name")),
-                   opt_str(w.at("tranquility")), opt_str(w.at("queueLength")), str(w.at("errors")),
-                   str(w.at("consecutiveErrors")), last);
+        auto const last =
+            w.at("lastErrorSecsAgo").is_null() ? std::string("-") : str(w.at("lastErrorSecsAgo")) + "s ago";
+        fmt::print("{:<4} {:<10} {:<32} {:>5} {:>7} {:>6} {:>6}  {}\n", str(w.at("id")), state,
+                   str(w.at("name")), opt_str(w.at("tranquility")), opt_str(w.at("queueLength")),
+                   str(w.at("errors")), str(w.at("consecutiveErrors")), last);
     }
 }
 
@@ -256,14 +258,17 @@ void print_worker_info(json::value const& workers, std::size_t tid)
         if (w.at("id").to_number<std::size_t>() != tid) {
             continue;
         }
-        fmt::print("Task id: {}\nWorker name: {}\nWorker state: {}\n", tid, str(w.at("name")), str(w.at("state")));
-        fmt::print("Errors: {}\nConsecutive errors: {}\n", str(w.at("errors")), str(w.at("consecutiveErrors")));
+        fmt::print("Task id: {}\nWorker name: {}\nWorker state: {}\n", tid, str(w.at("name")),
+                   str(w.at("state")));
+        fmt::print("Errors: {}\nConsecutive errors: {}\n", str(w.at("errors")),
+                   str(w.at("consecutiveErrors")));
         if (!w.at("lastError").is_null()) {
-            fmt::print("Last error: {} ({}s ago)\n", str(w.at("lastError")), opt_str(w.at("lastErrorSecsAgo")));
+            fmt::print("Last error: {} ({}s ago)\n", str(w.at("lastError")),
+                       opt_str(w.at("lastErrorSecsAgo")));
         }
         fmt::print("Tranquility: {}\nQueue length: {}\nPersistent errors: {}\nProgress: {}\n",
-                   opt_str(w.at("tranquility")), opt_str(w.at("queueLength")), opt_str(w.at("persistentErrors")),
-                   opt_str(w.at("progress")));
+                   opt_str(w.at("tranquility")), opt_str(w.at("queueLength")),
+                   opt_str(w.at("persistentErrors")), opt_str(w.at("progress")));
         for (auto const& f : w.at("freeform").as_array()) {
             fmt::print("  {}\n", str(f));
         }
@@ -292,9 +297,18 @@ int main(int argc, char** argv)
 
     auto* status_cmd = app.add_subcommand("status", "Show the node's status and health");
 
-    auto* stats_cmd = app.add_subcommand("stats", "Show node statistics: tables, blocks, requests (as /metrics)");
+    auto* node_cmd = app.add_subcommand("node", "Operations on this node");
+    node_cmd->require_subcommand(1);
+    auto* node_id_cmd =
+        node_cmd->add_subcommand("id", "Print this node's identifier (<id>@<rpc_public_addr>)");
+    bool node_id_quiet = false;
+    node_id_cmd->add_flag("-q,--quiet", node_id_quiet, "Print only the identifier");
+
+    auto* stats_cmd =
+        app.add_subcommand("stats", "Show node statistics: tables, blocks, requests (as /metrics)");
     bool stats_all_nodes = false;
-    stats_cmd->add_flag("-a,--all-nodes", stats_all_nodes, "Gather statistics from all nodes (one node here)");
+    stats_cmd->add_flag("-a,--all-nodes", stats_all_nodes,
+                        "Gather statistics from all nodes (one node here)");
     auto* worker_cmd = app.add_subcommand("worker", "Manage background workers");
     worker_cmd->require_subcommand(1);
     bool worker_busy = false, worker_errors = false, worker_all_nodes = false;
@@ -384,6 +398,22 @@ int main(int argc, char** argv)
 
     auto cfg = must(util::read_config(config_path));
 
+    if (*node_id_cmd) {
+        // Read from metadata_dir (created with the key on the node's first start, or here).
+        auto key = must(rpc::node_key::load_or_create(cfg.metadata_dir));
+        auto const addr = cfg.rpc_public_addr.value_or(cfg.rpc_bind_addr.to_string());
+        auto const id = rpc::format_node_id(key.id(), addr);
+        if (node_id_quiet) {
+            fmt::print("{}\n", id);
+        } else {
+            fmt::print("{}\n\nTo instruct a node to connect to this node, run:\n"
+                       "    garage node connect {}\n\n"
+                       "You may need to adjust the address if the node is behind NAT or a proxy.\n",
+                       id, id);
+        }
+        return 0;
+    }
+
     if (*server_cmd) {
         spdlog::set_level(spdlog::level::info);
         // SPDLOG_LEVEL=warn (as Garage's RUST_LOG) silences the per-request lines, e.g. for benchmarks
@@ -416,7 +446,8 @@ int main(int argc, char** argv)
         } else if (*worker_info) {
             print_worker_info(must(c.call("GET", "/v1/worker")), worker_tid);
         } else if (*worker_get) {
-            auto vars = must(c.call("GET", "/v1/worker/var" + (worker_var.empty() ? "" : "?name=" + worker_var)));
+            auto vars =
+                must(c.call("GET", "/v1/worker/var" + (worker_var.empty() ? "" : "?name=" + worker_var)));
             for (auto const& [k, v] : vars.as_object()) {
                 fmt::print("{:<28} {}\n", std::string(k), str(v));
             }

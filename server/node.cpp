@@ -11,6 +11,7 @@
 #include <garage/metrics/registry.hpp>
 #include <garage/model/k2v.hpp>
 #include <garage/model/lifecycle_worker.hpp>
+#include <garage/rpc/node_key.hpp>
 #include <garage/table/workers.hpp>
 #include <garage/util/worker.hpp>
 #include <garage/web/web_server.hpp>
@@ -92,6 +93,13 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         return util::failure(util::error::io_error,
                              "cannot create metadata_dir " + cfg.metadata_dir.string() + ": " + ec.message());
     }
+    // The node's identity (Ed25519, `node_key` / `node_key.pub`), created on the first start.
+    auto key = rpc::node_key::load_or_create(cfg.metadata_dir);
+    if (!key) {
+        return key.error();
+    }
+    spdlog::info("Node ID of this node: {}", key->id().to_hex());
+
     storage::lmdb_options lo;
     lo.path = cfg.metadata_dir / "db.lmdb";
     lo.map_size = cfg.lmdb_map_size;
@@ -164,8 +172,16 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         i->web = std::make_unique<web::web_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
                                                                             i->blocking.get_executor());
         auto* web = i->web.get();
+        auto web_metrics =
+            std::make_shared<metrics::api_metrics>(i->metrics, "web", metrics::api_metrics::prefix::bare);
+        auto observer = [web_metrics](api::http::request_header const& req,
+                                      api::http::request_record const& r) {
+            web_metrics->record(req.method_string(), r.status, r.duration);
+        };
         auto srv = std::make_unique<api::http::server>(
-            ex, [web](api::http::exchange& x) -> boost::asio::awaitable<void> { return web->handle(x); });
+            ex, api::http::with_request_log(
+                    [web](api::http::exchange& x) -> boost::asio::awaitable<void> { return web->handle(x); },
+                    {"web", nullptr, std::move(observer)}));
         if (auto r = srv->listen(to_http(cfg.s3_web->bind_addr)); !r) {
             return r.error();
         }
@@ -181,11 +197,18 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         i->k2v->spawn_workers(*i->runner, i->background.get_executor());
         api::k2v::k2v_settings s;
         s.region = cfg.s3_api.s3_region;
-        i->k2v_api = std::make_unique<api::k2v::k2v_api_server<model_type, k2v_type>>(*i->model, *i->k2v, s,
-                                                                                      i->blocking.get_executor());
+        i->k2v_api = std::make_unique<api::k2v::k2v_api_server<model_type, k2v_type>>(
+            *i->model, *i->k2v, s, i->blocking.get_executor());
         auto* k2v = i->k2v_api.get();
+        auto k2v_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "k2v");
+        auto observer = [k2v_metrics](api::http::request_header const& req,
+                                      api::http::request_record const& r) {
+            k2v_metrics->record(req.method_string(), r.status, r.duration);
+        };
         auto srv = std::make_unique<api::http::server>(
-            ex, [k2v](api::http::exchange& x) -> boost::asio::awaitable<void> { return k2v->handle(x); });
+            ex, api::http::with_request_log(
+                    [k2v](api::http::exchange& x) -> boost::asio::awaitable<void> { return k2v->handle(x); },
+                    {"k2v", nullptr, std::move(observer)}));
         if (auto r = srv->listen(to_http(cfg.k2v_api->api_bind_addr)); !r) {
             return r.error();
         }
@@ -206,17 +229,20 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         access.set_worker_var = [v = i->worker_vars.get()](std::string_view n, std::string_view val) {
             return v->set(n, val);
         };
-        i->admin = std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
+        i->admin =
+            std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
         auto* admin = i->admin.get();
         auto admin_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "admin");
-        auto observer = [admin_metrics](api::http::request_header const& req, api::http::request_record const& r) {
-            admin_metrics->record(api::admin::admin_endpoint_name(req.method_string(), req.target()), r.status,
-                                  r.duration);
+        auto observer = [admin_metrics](api::http::request_header const& req,
+                                        api::http::request_record const& r) {
+            admin_metrics->record(api::admin::admin_endpoint_name(req.method_string(), req.target()),
+                                  r.status, r.duration);
         };
         auto srv = std::make_unique<api::http::server>(
-            ex, api::http::with_request_log(
-                    [admin](api::http::exchange& x) -> boost::asio::awaitable<void> { return admin->handle(x); },
-                    {"admin", nullptr, std::move(observer)}));
+            ex,
+            api::http::with_request_log(
+                [admin](api::http::exchange& x) -> boost::asio::awaitable<void> { return admin->handle(x); },
+                {"admin", nullptr, std::move(observer)}));
         if (auto r = srv->listen(to_http(*cfg.admin.api_bind_addr)); !r) {
             return r.error();
         }

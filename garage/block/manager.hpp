@@ -358,7 +358,8 @@ private:
     util::result<void> resync_block(util::hash32 const& h);
     util::result<void> delete_if_unneeded(util::hash32 const& h);
     util::result<std::optional<data_block>> read_small(util::hash32 const& h, std::string* plain_out);
-    util::result<bool> delete_small_if_unneeded(util::hash32 const& h, std::optional<std::uint64_t>& retry_at);
+    util::result<bool> delete_small_if_unneeded(util::hash32 const& h,
+                                                std::optional<std::uint64_t>& retry_at);
     void notify_resync() const
     {
         if (resync_wakeup_) {

@@ -200,8 +200,8 @@ concept k2v_item_listener = requires(N& n, k2v_item const& i)
     key). Hook, in the write's transaction: the item is counted into `Counter`, then
     `Listener` is told of its new state (this wakes the polls waiting on it).
 
-    @tparam Counter  Models @ref garage::model::item_counter of @ref garage::model::k2v_item (the index
-   counter).
+    @tparam Counter  Models @ref garage::model::item_counter of @ref garage::model::k2v_item
+                     (the index counter).
     @tparam Listener Models @ref garage::model::k2v_item_listener (the subscriptions).
 */
 template <item_counter<k2v_item> Counter, k2v_item_listener Listener>

@@ -792,8 +792,8 @@ block::block_options small_options(test::block_fixture<Backend>& f, std::chrono:
 
 } // namespace
 
-TEMPLATE_LIST_TEST_CASE("small blocks live in the metadata DB, larger ones in files", "[block][manager][small]",
-                        backends)
+TEMPLATE_LIST_TEST_CASE("small blocks live in the metadata DB, larger ones in files",
+                        "[block][manager][small]", backends)
 {
     test::block_fixture<TestType> f;
     auto m = open_manager(f, small_options(f, 10min));
@@ -826,7 +826,8 @@ TEMPLATE_LIST_TEST_CASE("small blocks live in the metadata DB, larger ones in fi
     CHECK_FALSE(m->write_raw_block(peer.hash, block::data_block::plain(peer.data + "x")));
 }
 
-TEMPLATE_LIST_TEST_CASE("with small_block_max_size 0 every block is a file", "[block][manager][small]", backends)
+TEMPLATE_LIST_TEST_CASE("with small_block_max_size 0 every block is a file", "[block][manager][small]",
+                        backends)
 {
     test::block_fixture<TestType> f;
     auto o = small_options(f, 10min);
@@ -839,8 +840,8 @@ TEMPLATE_LIST_TEST_CASE("with small_block_max_size 0 every block is a file", "[b
     CHECK(m->read_block(b.hash).value() == b.data);
 }
 
-TEMPLATE_LIST_TEST_CASE("a small block is deleted after the GC delay once unreferenced", "[block][manager][small]",
-                        backends)
+TEMPLATE_LIST_TEST_CASE("a small block is deleted after the GC delay once unreferenced",
+                        "[block][manager][small]", backends)
 {
     test::block_fixture<TestType> f;
     auto m = open_manager(f, small_options(f, 0ms));
@@ -882,7 +883,8 @@ TEMPLATE_LIST_TEST_CASE("a corrupted small block is detected, removed and queued
     auto stored = f.db.get(tree, b.hash.view()).value().value();
     std::string bad(stored);
     bad.back() = static_cast<char>(~bad.back());
-    REQUIRE(f.db.transact([&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), bad); }));
+    REQUIRE(f.db.transact(
+        [&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), bad); }));
     auto const queued = m->resync_queue_len().value();
 
     auto r = m->read_block(b.hash);
@@ -896,12 +898,13 @@ TEMPLATE_LIST_TEST_CASE("a corrupted small block is detected, removed and queued
     CHECK(m->read_block(b.hash).value() == b.data);
 
     // A malformed entry is refused the same way.
-    REQUIRE(f.db.transact([&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), "\x07"); }));
+    REQUIRE(f.db.transact(
+        [&](typename TestType::transaction_type& tx) { return tx.put(tree, b.hash.view(), "\x07"); }));
     CHECK(m->read_block(b.hash).error().code == make_error_code(block::error::corrupt_block));
 }
 
-TEMPLATE_LIST_TEST_CASE("write_small_in commits or aborts with the caller's transaction", "[block][manager][small]",
-                        backends)
+TEMPLATE_LIST_TEST_CASE("write_small_in commits or aborts with the caller's transaction",
+                        "[block][manager][small]", backends)
 {
     test::block_fixture<TestType> f;
     auto m = open_manager(f, small_options(f, 10min));

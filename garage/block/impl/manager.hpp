@@ -79,8 +79,8 @@ block_manager<Storage>::open(Storage& db, block_options options, std::unique_ptr
     if (!fetcher) {
         fetcher = std::make_unique<null_block_fetcher>();
     }
-    return std::unique_ptr<block_manager>(new block_manager(db, std::move(options), std::move(*layout),
-                                                            trees{*rc, *queue, *errors, *small}, std::move(fetcher)));
+    return std::unique_ptr<block_manager>(new block_manager(
+        db, std::move(options), std::move(*layout), trees{*rc, *queue, *errors, *small}, std::move(fetcher)));
 }
 
 template <storage::storage_backend Storage>
@@ -253,8 +253,8 @@ util::result<std::optional<data_block>> block_manager<Storage>::read_small(util:
     } else {
         notify_resync();
     }
-    return util::failure(error::corrupt_block, "block " + h.to_hex() + " is corrupted in the metadata DB (" +
-                                                   bad->message + ")");
+    return util::failure(error::corrupt_block,
+                         "block " + h.to_hex() + " is corrupted in the metadata DB (" + bad->message + ")");
 }
 
 template <storage::storage_backend Storage>
@@ -609,7 +609,7 @@ util::result<void> block_manager<Storage>::delete_if_unneeded(util::hash32 const
 
 template <storage::storage_backend Storage>
 util::result<bool> block_manager<Storage>::delete_small_if_unneeded(util::hash32 const& h,
-                                                                     std::optional<std::uint64_t>& retry_at)
+                                                                    std::optional<std::uint64_t>& retry_at)
 {
     auto const delay = detail::to_msec(options_.gc_delay);
     // One transaction: no write of the block nor new reference can slip between the checks

@@ -255,10 +255,11 @@ net::awaitable<void> handle_put_object(Ctx& c)
         auto const etag = new_etag(*rd.sums().md5, key);
         auto const sum = stored_checksum(rd, algo);
         auto meta = make_meta(buf.size(), etag, std::move(headers), sum, key);
-        model::object const obj(c.bucket_id, c.r.key,
-                                {model::object_version{vid, ts,
-                                                       model::version_complete{model::inline_data{
-                                                           std::move(meta), seal_data(std::move(buf), key)}}}});
+        model::object const obj(
+            c.bucket_id, c.r.key,
+            {model::object_version{vid, ts,
+                                   model::version_complete{model::inline_data{
+                                       std::move(meta), seal_data(std::move(buf), key)}}}});
         auto writes = [&c, &obj](auto& tx) { return c.model.object_table().insert_in(tx, obj); };
         co_await commit_writes(c, writes);
         extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
@@ -310,7 +311,8 @@ net::awaitable<void> handle_put_object(Ctx& c)
         v.blocks.put(model::version_block_key{1, 0}, model::version_block{h, buf.size()});
         model::object const obj(
             c.bucket_id, c.r.key,
-            {model::object_version{vid, ts, model::version_complete{model::first_block{std::move(meta), h}}}});
+            {model::object_version{vid, ts,
+                                   model::version_complete{model::first_block{std::move(meta), h}}}});
         auto const ref = model::block_ref::live(h, vid);
         // A small block is stored in the same transaction as its metadata (batched with
         // concurrent requests' writes): one commit, no file.
