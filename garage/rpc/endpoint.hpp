@@ -3,7 +3,7 @@
     Typed endpoints: a path string plus a request and a response type, both cereal messages
     with class versions; @ref garage::rpc::call sends one, @ref garage::rpc::serve answers them.
 
-    A thin template layer over @ref garage::rpc::network: encoding and version checks are
+    A thin template layer over garage::rpc::network; encoding and version checks are
     here, everything else (TLS, framing, priorities) is compiled once in network.cpp.
 
     @par Example
@@ -43,7 +43,7 @@ namespace garage::rpc {
 /** A type that can travel as an RPC message: default-constructible, movable, and saved and
     loaded by cereal's portable binary archives. Its class version is
     `CEREAL_CLASS_VERSION(T, n)` (0 when not declared); a receiver refuses a message whose
-    version is newer than the one it was built with (@ref error::unknown_version).
+    version is newer than the one it was built with (`error::unknown_version`).
 */
 template <class M>
 concept rpc_message = std::default_initializable<M> && std::movable<M> &&
@@ -51,7 +51,7 @@ concept rpc_message = std::default_initializable<M> && std::movable<M> &&
     cereal::traits::is_input_serializable<M, cereal::PortableBinaryInputArchive>::value;
 
 /** The class version this build writes for `M` (cereal's `CEREAL_CLASS_VERSION`, else 0).
-    @tparam M An @ref rpc_message.
+    @tparam M An `rpc_message`.
     @return The version. */
 template <rpc_message M>
 std::uint32_t message_version() noexcept
@@ -64,8 +64,8 @@ std::uint32_t message_version() noexcept
     | expression             | type / requirement                                    |
     |------------------------|-------------------------------------------------------|
     | `E::path`              | convertible to `std::string_view`, at most 255 bytes  |
-    | `E::request_type`      | models @ref rpc_message                               |
-    | `E::response_type`     | models @ref rpc_message                               |
+    | `E::request_type`      | models `rpc_message`                               |
+    | `E::response_type`     | models `rpc_message`                               |
 */
 template <class E>
 concept endpoint = requires
@@ -101,7 +101,7 @@ concept body_handler_for = endpoint<E> &&
                           util::node_id, with_body<typename E::request_type>>;
 
 /** Calls endpoint `E` on `peer`.
-    @tparam E       Models @ref endpoint.
+    @tparam E       Models `endpoint`.
     @param  net     The transport.
     @param  peer    The destination (this node's own id runs the local handler).
     @param  request The request.
@@ -112,7 +112,7 @@ boost::asio::awaitable<util::result<typename E::response_type>>
 call(network& net, util::node_id peer, typename E::request_type request, call_options options = {});
 
 /** Calls endpoint `E` on `peer` with a body attached to the request; returns the response's body too.
-    @tparam E       Models @ref endpoint.
+    @tparam E       Models `endpoint`.
     @param  net     The transport.
     @param  peer    The destination.
     @param  request The request and its body.
@@ -126,11 +126,11 @@ call_with_body(network& net, util::node_id peer, with_body<typename E::request_t
 /** Registers the handler of endpoint `E` on `net` (replacing any previous one).
 
     A request that cannot be decoded, or whose class version is newer than this build knows,
-    gets an error response (@ref error::decode_error, @ref error::unknown_version); the
+    gets an error response (`error::decode_error`, `error::unknown_version`); the
     connection stays up.
 
-    @tparam E       Models @ref endpoint.
-    @tparam Handler Models @ref plain_handler_for or @ref body_handler_for `E`; copied into
+    @tparam E       Models `endpoint`.
+    @tparam Handler Models `plain_handler_for` or `body_handler_for` `E`; copied into
                     the network, so it must not dangle (capture pointers to long-lived services).
     @param  net     The transport.
     @param  handler The handler. */

@@ -29,8 +29,8 @@ struct peering_options {
     unsigned failed_ping_threshold = 4;               ///< `FAILED_PING_THRESHOLD`: then marked down
     std::chrono::milliseconds retry_interval{30'000}; ///< `CONN_RETRY_INTERVAL`
     unsigned max_retries = 10; ///< `CONN_MAX_RETRIES`: then forgotten until rediscovered
-    /// This node's RPC address as announced to others (`rpc_public_addr`); absent: not gossiped.
-    std::optional<boost::asio::ip::tcp::endpoint> public_address;
+    std::optional<boost::asio::ip::tcp::endpoint>
+        public_address; ///< this node's RPC address as announced (`rpc_public_addr`); absent: not gossiped
 };
 
 /// What peering knows of one node.
@@ -92,10 +92,12 @@ public:
         @return The round-trip time, or the failure. */
     boost::asio::awaitable<util::result<std::chrono::milliseconds>> ping(util::node_id peer);
 
-    /// One round: connect where due, ping the connected nodes, gossip where lists differ.
+    /** One round: connect where due, ping the connected nodes, gossip where lists differ.
+        @return The round, done when every connection attempt and ping of it ended. */
     boost::asio::awaitable<void> tick();
 
-    /// Runs @ref tick every `ping_interval` until @ref stop.
+    /** Runs @ref tick every `ping_interval` until @ref stop.
+        @return The loop, done once stopped. */
     boost::asio::awaitable<void> run();
 
     /// Makes @ref run return at its next wake-up.

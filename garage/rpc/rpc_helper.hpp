@@ -81,7 +81,7 @@ public:
         to the next one each time a request fails. Returns as soon as the quorum is reached;
         requests still in flight are then cancelled.
 
-        @tparam E Models @ref endpoint.
+        @tparam E Models `endpoint`.
         @param nodes    The candidate nodes.
         @param request  The request, sent to each.
         @param strategy Quorum, priority, timeout.
@@ -96,7 +96,7 @@ public:
         returns when every set has `strategy.quorum` successes among its nodes; the remaining
         requests continue in the background (Garage's `try_write_many_sets`).
 
-        @tparam E Models @ref endpoint.
+        @tparam E Models `endpoint`.
         @param write_sets The sets (one per live layout version).
         @param request    The request, sent to each node.
         @param strategy   Quorum (per set), priority, timeout.
@@ -107,11 +107,17 @@ public:
     try_write_many_sets(std::vector<std::vector<util::node_id>> write_sets, typename E::request_type request,
                         request_strategy strategy);
 
-    /// The untyped fan-outs that the two templates wrap (compiled once, in rpc_helper.cpp).
+    /** The untyped fan-out that @ref try_call_many wraps (compiled once, in rpc_helper.cpp).
+        @param nodes The candidates. @param path The endpoint's path.
+        @param request The encoded request. @param strategy Quorum, priority, timeout.
+        @return The encoded answers of a quorum; a quorum error listing each node's failure. */
     boost::asio::awaitable<util::result<quorum_responses<raw_message>>>
     raw_try_call_many(std::vector<util::node_id> nodes, std::string path, raw_message request,
                       request_strategy strategy);
-    /// See @ref try_write_many_sets.
+    /** The untyped fan-out that @ref try_write_many_sets wraps.
+        @param write_sets The sets of nodes, each needing its quorum. @param path The endpoint's path.
+        @param request The encoded request. @param strategy Quorum, priority, timeout.
+        @return The encoded answers once every set has its quorum; a quorum error otherwise. */
     boost::asio::awaitable<util::result<quorum_responses<raw_message>>>
     raw_try_write_many_sets(std::vector<std::vector<util::node_id>> write_sets, std::string path,
                             raw_message request, request_strategy strategy);
