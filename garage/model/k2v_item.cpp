@@ -70,7 +70,9 @@ std::vector<dvvs_value const*> k2v_item::values() const
 {
     std::vector<dvvs_value const*> out;
     for (auto const& [n, e] : items_) {
-        for (auto const& [t, v] : e.values) {
+        for (auto const& tv : e.values) {
+            // (not a structured binding: clang 14, which builds the fuzz targets, cannot capture one)
+            dvvs_value const& v = tv.second;
             if (std::none_of(out.begin(), out.end(), [&](dvvs_value const* p) { return *p == v; })) {
                 out.push_back(&v);
             }
