@@ -127,10 +127,12 @@ inline void add_sse_c_headers(std::vector<std::pair<std::string, std::string>>& 
     }
 }
 
-/** Reads block `hash` of an object and opens it with `key` (on the blocking executor).
+/** Reads block `hash` of an object and opens it with `key` (on the blocking executor, unless its
+    `size` says it is a small block kept in the metadata DB: then inline).
     @return The block's data in clear; errors of the block store, or `corrupt_block`. */
 template <class Ctx>
-net::awaitable<util::result<std::string>> read_data_block(Ctx& c, util::hash32 hash, sse_c_key const* key)
+net::awaitable<util::result<std::string>> read_data_block(Ctx& c, util::hash32 hash, sse_c_key const* key,
+                                                          std::uint64_t size = UINT64_MAX)
 {
     auto read = [&c, hash, key]() -> util::result<std::string> {
         auto bytes = c.blocks.read_block(hash);
@@ -139,6 +141,11 @@ net::awaitable<util::result<std::string>> read_data_block(Ctx& c, util::hash32 h
         }
         return open_data(std::move(*bytes), key);
     };
+    if (size <= c.blocks.options().small_block_max_size) {
+        // kept in the metadata DB: a memory-mapped read and a hash of a few KiB, cheaper than
+        // the two thread hand-offs of the blocking executor
+        co_return read();
+    }
     co_return co_await offload(c.blocking, read);
 }
 

@@ -23,6 +23,7 @@ struct block_piece {
     std::uint64_t from = 0; ///< first byte to send
     std::uint64_t to = 0;   ///< one past the last
     bool last = false;      ///< whether it ends the body
+    std::uint64_t size = 0; ///< the block's size (a small one is read without a thread hand-off)
 };
 
 /// Two blocks read together (the second empty when there is none).
@@ -38,12 +39,13 @@ net::awaitable<block_pair> read_block_pair(Ctx& c, std::vector<block_piece> cons
     block_pair out{std::string(), std::string()};
     if (i + 1 < pieces.size()) {
         // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
-        auto both = read_data_block(c, pieces[i].hash, key) && read_data_block(c, pieces[i + 1].hash, key);
+        auto both = read_data_block(c, pieces[i].hash, key, pieces[i].size) &&
+                    read_data_block(c, pieces[i + 1].hash, key, pieces[i + 1].size);
         auto res = co_await std::move(both);
         out.first = std::move(std::get<0>(res));
         out.second = std::move(std::get<1>(res));
     } else if (i < pieces.size()) {
-        auto one = read_data_block(c, pieces[i].hash, key);
+        auto one = read_data_block(c, pieces[i].hash, key, pieces[i].size);
         out.first = co_await std::move(one);
     }
     co_return out;
@@ -349,8 +351,8 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
         if (bend <= r.start || bstart >= r.end) {
             continue;
         }
-        pieces.push_back(
-            {b.hash, std::max(r.start, bstart) - bstart, std::min(r.end, bend) - bstart, bend >= r.end});
+        pieces.push_back({b.hash, std::max(r.start, bstart) - bstart, std::min(r.end, bend) - bstart,
+                          bend >= r.end, b.size});
         if (pieces.back().last) {
             break;
         }
