@@ -73,8 +73,8 @@ s3_api_server<Model, Blocks>::s3_api_server(Model& model, Blocks& blocks, s3_set
       ram_budget_(settings_.block_ram_buffer_max)
 {
     if (blocking_) {
-        committer_ = std::make_unique<storage::group_committer<typename Model::storage_type>>(model_.storage(),
-                                                                                               blocking_);
+        committer_ = std::make_unique<storage::group_committer<typename Model::storage_type>>(
+            model_.storage(), blocking_);
     }
 }
 
