@@ -33,6 +33,16 @@ struct table_options {
         per batch, so larger batches are cheaper per update (about 100,000 updates/s at 4096
         on a 100,000-entry tree here) but hold the write lock longer (some 40 ms). */
     std::size_t merkle_batch = 4096;
+    /** How long the Merkle worker lets updates accumulate after it is woken, unless a full
+        batch is already waiting. Each batch rewrites the upper nodes of a tree (kilobytes
+        each) once, however many updates it holds: waiting a little turns a stream of small
+        write transactions into a few large ones (the Merkle trees lag the table by at most this
+        long; anti-entropy does not need them sooner). Zero applies updates as soon as they come. */
+    std::chrono::milliseconds merkle_settle = std::chrono::milliseconds(500);
+    /** How long the insert-queue worker lets queued inserts accumulate after it is woken (the
+        same trade as `merkle_settle`: one flush transaction for the writes of many requests
+        instead of one each; hooks' cascades, e.g. counters, reach their tables that much later). */
+    std::chrono::milliseconds queue_settle = std::chrono::milliseconds(50);
 };
 
 /** A table of CRDT entries, partitioned by hash.

@@ -6,6 +6,10 @@
 #include <garage/table/table.hpp>
 #include <garage/util/worker.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -14,15 +18,20 @@ namespace garage::table {
 
 namespace detail {
 
+namespace net = boost::asio;
+
 /// Applies one step of a table's maintenance, as one of Garage's "<table> <role>" workers.
 template <class Table, class Step>
 class table_worker final : public util::worker {
 public:
+    /** @param settle After a wake-up, how long to let work accumulate before the next step
+               (zero: none); a step that did less than a full batch then waits again. */
     table_worker(Table& t, std::string role, util::net::any_io_executor ex,
-                 std::chrono::milliseconds idle_wait, Step step)
+                 std::chrono::milliseconds idle_wait, Step step,
+                 std::chrono::milliseconds settle = std::chrono::milliseconds(0))
         : table_(t), name_(std::string(Table::name()) + " " + std::move(role)),
-          notify_(std::make_shared<util::async_notify>(std::move(ex))), idle_wait_(idle_wait),
-          step_(std::move(step))
+          notify_(std::make_shared<util::async_notify>(ex)), idle_wait_(idle_wait), settle_(settle),
+          timer_(std::move(ex)), step_(std::move(step))
     {
     }
 
@@ -46,21 +55,33 @@ public:
         if (!n) {
             co_return n.error();
         }
-        co_return *n == 0 ? util::worker_step::idle() : util::worker_step::busy();
+        bool const more = settle_.count() > 0 ? step_.full(*n) : *n > 0;
+        co_return more ? util::worker_step::busy() : util::worker_step::idle();
     }
 
-    util::net::awaitable<void> wait_for_work() override { co_await notify_->wait_for(idle_wait_); }
+    util::net::awaitable<void> wait_for_work() override
+    {
+        bool const woken = co_await notify_->wait_for(idle_wait_);
+        if (woken && settle_.count() > 0) {
+            timer_.expires_after(settle_);
+            (void)co_await timer_.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    }
 
 private:
     Table& table_;
     std::string name_;
     std::shared_ptr<util::async_notify> notify_;
     std::chrono::milliseconds idle_wait_;
+    std::chrono::milliseconds settle_;
+    net::steady_timer timer_;
     Step step_;
 };
 
 struct merkle_step {
     std::size_t batch;
+    /// Whether a step that handled `n` updates left more waiting (a full batch).
+    bool full(std::size_t n) const noexcept { return n >= batch; }
     template <class Table>
     util::result<std::size_t> run(Table& t) const
     {
@@ -74,6 +95,9 @@ struct merkle_step {
 };
 
 struct queue_step {
+    std::size_t batch;
+    /// Whether a flush of `n` entries left more waiting (a full batch).
+    bool full(std::size_t n) const noexcept { return n >= batch; }
     template <class Table>
     util::result<std::size_t> run(Table& t) const
     {
@@ -87,6 +111,7 @@ struct queue_step {
 };
 
 struct gc_step {
+    bool full(std::size_t n) const noexcept { return n > 0; }
     template <class Table>
     util::result<std::size_t> run(Table& t) const
     {
@@ -105,7 +130,8 @@ struct gc_step {
     todo), "<table> queue" (flushes the insert queue) and "<table> GC" (collects tombstones
     after the GC delay; Garage waits 60 s between idle passes).
 
-    The Merkle and queue workers are woken by the table's writes; the GC worker looks again
+    The Merkle and queue workers are woken by the table's writes (they then let updates
+    accumulate for `table_options::merkle_settle` and `queue_settle`); the GC worker looks again
     after `gc_idle_wait` (the runner caps every idle wait at 10 s).
 
     @param t      The table; it must outlive the runner's workers.
@@ -122,9 +148,9 @@ void spawn_workers(Table& t, util::background_runner& runner, util::net::any_io_
 {
     using namespace std::chrono_literals;
     auto merkle = std::make_unique<detail::table_worker<Table, detail::merkle_step>>(
-        t, "Merkle", ex, 10s, detail::merkle_step{t.options().merkle_batch});
-    auto queue = std::make_unique<detail::table_worker<Table, detail::queue_step>>(t, "queue", ex, 10s,
-                                                                                   detail::queue_step{});
+        t, "Merkle", ex, 10s, detail::merkle_step{t.options().merkle_batch}, t.options().merkle_settle);
+    auto queue = std::make_unique<detail::table_worker<Table, detail::queue_step>>(
+        t, "queue", ex, 10s, detail::queue_step{t.options().queue_batch}, t.options().queue_settle);
     auto gc = std::make_unique<detail::table_worker<Table, detail::gc_step>>(t, "GC", ex, gc_idle_wait,
                                                                              detail::gc_step{});
     t.on_merkle_todo([n = merkle->notifier()] { n->notify(); });
