@@ -447,9 +447,7 @@ std::vector<util::node_id> layout_manager::preferred_order(std::vector<util::nod
     if (auto const* h = state_->rpc_helper.load()) {
         return h->request_order(std::move(nodes));
     }
-    std::stable_partition(nodes.begin(), nodes.end(),
-                          [&](util::node_id const& n) { return n == state_->self; });
-    return nodes;
+    return layout_source::preferred_order(std::move(nodes));
 }
 
 void layout_manager::set_rpc_helper(rpc::rpc_helper const* helper)

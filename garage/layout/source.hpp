@@ -12,6 +12,7 @@
 #include <garage/util/bytes32.hpp>
 #include <garage/util/config.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -23,11 +24,11 @@ namespace garage::layout {
 
     | member | meaning |
     |---|---|
-    | `snapshot()` | the current layout, never null; a snapshot never changes, a later call may return a newer
-   one | | `local_node()` | this node's id | | `replication_factor()` | the configured replication factor | |
-   `consistency_mode()` | the configured consistency mode (quorums, reference §5.5) | |
-   `preferred_order(nodes)` | the same nodes, best first (self, same zone, lowest latency); the default keeps
-   the order |
+    | `snapshot()` | the current layout, never null (later calls may return newer ones) |
+    | `local_node()` | this node's id |
+    | `replication_factor()` | the configured replication factor |
+    | `consistency_mode()` | the configured consistency mode (quorums, §5.5) |
+    | `preferred_order(nodes)` | the same nodes, best first (by default: self first) |
 
     Implemented by @ref garage::layout::layout_manager (the layout of a running node) and
     @ref garage::layout::static_layout_source (a fixed layout).
@@ -49,9 +50,12 @@ public:
     virtual util::consistency_mode consistency_mode() const = 0;
     /** Orders nodes by preference for reads.
         @param nodes The candidates.
-        @return The same nodes, best first; this default returns them unchanged. */
+        @return The same nodes, best first; this default puts this node first and keeps the
+                order of the others. */
     virtual std::vector<util::node_id> preferred_order(std::vector<util::node_id> nodes) const
     {
+        auto const self = local_node();
+        std::stable_partition(nodes.begin(), nodes.end(), [&](util::node_id const& n) { return n == self; });
         return nodes;
     }
 };
