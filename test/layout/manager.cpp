@@ -52,6 +52,8 @@ net::awaitable<void> mesh(rpc_cluster& c, std::vector<std::unique_ptr<node>> con
         for (std::size_t j = i + 1; j < nodes.size(); ++j) {
             auto r = co_await nodes[i]->net->connect(c.endpoint_of(*nodes[j]->net), nodes[j]->net->id());
             REQUIRE(r);
+            // The accepting side registers the link a moment after the connecting side.
+            REQUIRE(co_await eventually([&] { return nodes[j]->net->is_connected(nodes[i]->net->id()); }));
         }
     }
 }
