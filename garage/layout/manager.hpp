@@ -181,6 +181,8 @@ public:
         lives, this node does not acknowledge newer versions (Garage's ack lock). */
     class write_guard {
     public:
+        /** Takes over another guard's write; `other` then guards nothing.
+            @param other The guard. */
         write_guard(write_guard&& other) noexcept;
         write_guard& operator=(write_guard&&) = delete;
         write_guard(write_guard const&) = delete;

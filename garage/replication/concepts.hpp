@@ -19,7 +19,8 @@
 /** The `replication` layer: the @ref garage::replication::replication_policy concept (which
     nodes store, read and write a partition) and its models @ref garage::replication::local,
     @ref garage::replication::sharded and @ref garage::replication::full_copy. Bazel target
-    `//garage/replication` (depends on `//garage/layout`); see docs/concepts/replication.md.
+    `//garage/replication` (the concept and `local`) and `//garage/replication:cluster`
+    (`sharded` and `full_copy`, over `//garage/layout`); see docs/concepts/replication.md.
 */
 namespace garage::replication {
 

@@ -45,7 +45,8 @@ public:
     std::array<util::node_id, 1> read_nodes(util::hash32 const&) const { return {source_->local_node()}; }
     /// @return 1.
     std::size_t read_quorum() const noexcept { return 1; }
-    /// @return One write set: the storage nodes.
+    /** @param h A partition-key hash.
+        @return One write set: the storage nodes. */
     std::array<std::vector<util::node_id>, 1> write_sets(util::hash32 const& h) const
     {
         return {storage_nodes(h)};

@@ -4,6 +4,7 @@
 #include <garage/layout/error.hpp>
 #include <garage/layout/messages.hpp>
 #include <garage/rpc/endpoint.hpp>
+#include <garage/rpc/rpc_helper.hpp>
 #include <garage/util/persister.hpp>
 
 #include <test/rpc/fixture.hpp>
@@ -398,6 +399,73 @@ TEST_CASE("a corrupt or inconsistent advertised layout is refused and nothing pe
     CHECK(a.snapshot()->current() == current);
     CHECK(file_bytes(path) == before);
     CHECK(a.conflicts().empty());
+}
+
+} // namespace
+
+namespace {
+
+TEST_CASE("skip-dead-nodes raises the trackers of a node that never acknowledges", "[layout][manager]")
+{
+    rpc_cluster c;
+    auto nodes = make_nodes(c, 3);
+    auto& a = *nodes[0]->mgr;
+    stage_all(a, nodes, 3);
+    REQUIRE(a.apply(1));
+    auto r = a.skip_dead_nodes(
+        1, [](auto const&) { return true; }, false);
+    REQUIRE_FALSE(r); // only one live version
+    CHECK(r.error().code == layout::error::invalid_parameter);
+
+    util::node_id ghost; // a node that never runs
+    ghost[0] = 0xEE;
+    layout::assign_options o;
+    o.zone = "dc4";
+    o.capacity = gb;
+    REQUIRE(a.stage_assign(std::span(&ghost, 1), o));
+    REQUIRE(a.apply(2));
+    REQUIRE(a.snapshot()->versions().size() == 2);
+    CHECK(a.snapshot()->ack_map_min() == 1);
+    r = a.skip_dead_nodes(
+        3, [](auto const&) { return true; }, false);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == layout::error::invalid_parameter);
+    auto const alive = [&](util::node_id const& id) { return id != ghost; };
+    r = a.skip_dead_nodes(2, alive, false);
+    REQUIRE(r);
+    REQUIRE(r->size() >= 1);
+    CHECK_THAT(r->front(), Catch::Contains("ACK"));
+    CHECK(a.snapshot()->history().trackers.ack.get(ghost, 0) == 2);
+    // Persisted.
+    auto const saved =
+        util::persister<layout::layout_history>(nodes[0]->dir.path() / "cluster_layout").load().value();
+    REQUIRE(saved);
+    CHECK(saved->trackers.ack.get(ghost, 0) == 2);
+    r = a.skip_dead_nodes(2, alive, false);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == layout::error::nothing_to_do);
+}
+
+TEST_CASE("the manager orders read nodes as the RPC helper does once given one", "[layout][manager]")
+{
+    rpc_cluster c;
+    auto nodes = make_nodes(c, 3);
+    auto& a = *nodes[0]->mgr;
+    stage_all(a, nodes, 3);
+    REQUIRE(a.apply(1));
+    auto const n0 = nodes[0]->net->id();
+    auto const n1 = nodes[1]->net->id();
+    auto const n2 = nodes[2]->net->id();
+    // Without a helper: self first, the others in their order.
+    CHECK(a.preferred_order({n2, n1, n0}) == std::vector<util::node_id>{n0, n2, n1});
+    rpc::rpc_helper helper(*nodes[0]->net, [&](util::node_id const& id) { return a.zone_of(id); });
+    a.set_rpc_helper(&helper);
+    helper.record_ping(n1, std::chrono::milliseconds(3));
+    helper.record_ping(n2, std::chrono::milliseconds(30));
+    CHECK(a.preferred_order({n2, n1, n0}) == std::vector<util::node_id>{n0, n1, n2});
+    a.set_rpc_helper(nullptr);
+    CHECK(a.zone_of(n2) == std::optional<std::string>("dc3"));
+    CHECK_FALSE(a.zone_of(util::node_id{}));
 }
 
 } // namespace
