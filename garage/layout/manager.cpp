@@ -89,6 +89,10 @@ struct layout_manager::state : std::enable_shared_from_this<state> {
         std::shared_ptr<layout_helper const> published;
         {
             std::lock_guard lock(mutex);
+            if (stopped.load()) {
+                // The manager is gone (a background pull finishing late): change nothing.
+                return util::failure(util::error::shutting_down, "the layout manager is stopping");
+            }
             layout_helper next = helper;
             auto changed = f(next);
             if (!changed) {

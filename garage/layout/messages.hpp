@@ -1,8 +1,8 @@
 #pragma once
 /** @file
     The cluster-layer RPC messages and endpoints (Garage's `SystemRpc`, one typed endpoint per
-    variant): layout gossip (@ref garage::layout::layout_manager) and node status exchange and
-    connection requests (@ref garage::layout::system).
+    variant): layout gossip (@ref garage::layout::layout_manager) and node status exchange,
+    known nodes and connection requests (@ref garage::layout::system).
 
     Every endpoint is served at priority `high` by every node; the paths are stable names on
     the wire, as in Garage (`garage_rpc/system.rs/...`).
@@ -11,14 +11,19 @@
 #include <garage/layout/helper.hpp>
 #include <garage/layout/history.hpp>
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <cereal/cereal.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace garage::layout {
 
@@ -69,6 +74,57 @@ struct node_status {
         ar(cereal::make_nvp("hostname", hostname), cereal::make_nvp("replication_factor", replication_factor),
            cereal::make_nvp("digest", digest), cereal::make_nvp("metadata_disk", metadata_disk),
            cereal::make_nvp("data_disk", data_disk));
+    }
+};
+
+/// What this node knows of one node of the cluster (`garage status`).
+struct known_node {
+    util::node_id id;                                      ///< the node
+    std::optional<boost::asio::ip::tcp::endpoint> address; ///< where it listens, if known
+    bool is_self = false;                                  ///< this node
+    bool up = false;                                       ///< connected and answering pings (self: always)
+    std::optional<std::uint64_t> last_seen_secs_ago;       ///< since its last answer; absent: never
+    std::optional<node_status> status;                     ///< the last status it advertised
+
+    /** cereal: the fields; the address as an IP literal and a port.
+        @param ar A cereal archive.
+        @throws cereal::Exception when loading an address that is not an IP literal. */
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        std::optional<std::string> ip;
+        std::uint16_t port = 0;
+        if (!Archive::is_loading::value && address) {
+            ip = address->address().to_string();
+            port = address->port();
+        }
+        ar(cereal::make_nvp("id", id), cereal::make_nvp("ip", ip), cereal::make_nvp("port", port),
+           cereal::make_nvp("is_self", is_self), cereal::make_nvp("up", up),
+           cereal::make_nvp("last_seen_secs_ago", last_seen_secs_ago), cereal::make_nvp("status", status));
+        if (Archive::is_loading::value) {
+            address.reset();
+            if (ip) {
+                boost::system::error_code ec;
+                auto const a = boost::asio::ip::make_address(*ip, ec);
+                if (ec) {
+                    throw cereal::Exception("known_node: bad IP address \"" + *ip + "\"");
+                }
+                address = boost::asio::ip::tcp::endpoint(a, port);
+            }
+        }
+    }
+};
+
+/// The answer to `GetKnownNodes`.
+struct known_nodes_message {
+    std::vector<known_node> nodes; ///< this node first
+
+    /** cereal: the list.
+        @param ar A cereal archive. */
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(cereal::make_nvp("nodes", nodes));
     }
 };
 
@@ -126,6 +182,13 @@ struct connect_endpoint {
     static constexpr std::string_view path = "garage_rpc/system.rs/Connect"; ///< the path
     using request_type = connect_request;                                    ///< the node to connect to
     using response_type = empty_message; ///< acknowledgement once connected
+};
+
+/// Asks a node for the nodes it knows, with their status (`GetKnownNodes`, for `garage status`).
+struct get_known_nodes_endpoint {
+    static constexpr std::string_view path = "garage_rpc/system.rs/GetKnownNodes"; ///< the path
+    using request_type = empty_message;                                            ///< no argument
+    using response_type = known_nodes_message;                                     ///< the nodes
 };
 
 } // namespace garage::layout

@@ -192,6 +192,15 @@ struct system::state : std::enable_shared_from_this<state> {
         co_return empty_message{};
     }
 
+    static net::awaitable<util::result<known_nodes_message>> serve_known_nodes(std::shared_ptr<state> st)
+    {
+        known_nodes_message out;
+        out.nodes = known_nodes(*st);
+        co_return out;
+    }
+
+    static std::vector<known_node> known_nodes(state const& st);
+
     static net::awaitable<util::result<empty_message>> serve_connect(std::shared_ptr<state> st,
                                                                      connect_request req)
     {
@@ -410,6 +419,8 @@ util::result<std::unique_ptr<system>> system::open(rpc::network& net, rpc::peeri
         net, [st](util::node_id from, node_status s) { return state::serve_status(st, from, std::move(s)); });
     rpc::serve<connect_endpoint>(
         net, [st](util::node_id, connect_request req) { return state::serve_connect(st, std::move(req)); });
+    rpc::serve<get_known_nodes_endpoint>(
+        net, [st](util::node_id, empty_message) { return state::serve_known_nodes(st); });
     return std::unique_ptr<system>(new system(std::move(st)));
 }
 
@@ -420,6 +431,7 @@ system::~system()
     stop();
     state_->net.remove_handler(advertise_status_endpoint::path);
     state_->net.remove_handler(connect_endpoint::path);
+    state_->net.remove_handler(get_known_nodes_endpoint::path);
 }
 
 node_status system::local_status() const
@@ -429,22 +441,27 @@ node_status system::local_status() const
 
 std::vector<known_node> system::known_nodes() const
 {
+    return state::known_nodes(*state_);
+}
+
+std::vector<known_node> system::state::known_nodes(state const& st)
+{
     auto const now = util::now_msec();
     std::vector<known_node> out;
     known_node me;
-    me.id = state_->self;
+    me.id = st.self;
     me.is_self = true;
     me.up = true;
     me.last_seen_secs_ago = 0;
-    me.status = state_->local_status();
+    me.status = st.local_status();
     out.push_back(std::move(me));
     std::map<util::node_id, std::pair<std::uint64_t, node_status>> statuses;
     {
-        std::lock_guard lock(state_->mutex);
-        statuses = state_->statuses;
+        std::lock_guard lock(st.mutex);
+        statuses = st.statuses;
     }
-    std::set<util::node_id> listed{state_->self};
-    for (auto const& p : state_->peering.peers()) {
+    std::set<util::node_id> listed{st.self};
+    for (auto const& p : st.peering.peers()) {
         known_node k;
         k.id = p.id;
         k.address = p.address;
@@ -462,7 +479,7 @@ std::vector<known_node> system::known_nodes() const
         if (listed.insert(id).second) {
             known_node k;
             k.id = id;
-            k.up = state_->net.is_connected(id);
+            k.up = st.net.is_connected(id);
             k.last_seen_secs_ago = (now > s.first ? now - s.first : 0) / 1000;
             k.status = s.second;
             out.push_back(std::move(k));

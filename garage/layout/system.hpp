@@ -45,16 +45,6 @@ struct system_options {
     static system_options from_config(util::config const& config);
 };
 
-/// What this node knows of one node of the cluster (`garage status`).
-struct known_node {
-    util::node_id id;                                      ///< the node
-    std::optional<boost::asio::ip::tcp::endpoint> address; ///< where it listens, if known
-    bool is_self = false;                                  ///< this node
-    bool up = false;                                       ///< connected and answering pings (self: always)
-    std::optional<std::uint64_t> last_seen_secs_ago;       ///< since its last answer; absent: never
-    std::optional<node_status> status;                     ///< the last status it advertised
-};
-
 /// The overall state of the cluster (Garage `ClusterHealthStatus`).
 enum class health_status {
     healthy,     ///< every storage node is up and every partition has all its nodes up

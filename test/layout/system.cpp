@@ -166,6 +166,26 @@ TEST_CASE("the status exchange shows every node's hostname and layout digest", "
             CHECK(k->status->hostname == "node-" + std::to_string(i));
             CHECK(k->status->digest == nodes[i]->mgr->snapshot()->digest());
         }
+
+        // `garage status` asks a node over RPC.
+        layout::empty_message const none;
+        auto const remote =
+            co_await rpc::call<layout::get_known_nodes_endpoint>(*nodes[1]->net, nodes[0]->net->id(), none);
+        REQUIRE(remote);
+        REQUIRE(remote->nodes.size() == 3);
+        CHECK(remote->nodes[0].is_self);
+        CHECK(remote->nodes[0].id == nodes[0]->net->id());
+        REQUIRE(remote->nodes[0].status);
+        CHECK(remote->nodes[0].status->hostname == "node-0");
+        for (std::size_t i = 1; i < 3; ++i) {
+            auto const it = std::find_if(remote->nodes.begin(), remote->nodes.end(),
+                                         [&](auto const& k) { return k.id == nodes[i]->net->id(); });
+            REQUIRE(it != remote->nodes.end());
+            CHECK(it->address == nodes[i]->address);
+            CHECK(it->up);
+            REQUIRE(it->status);
+            CHECK(it->status->hostname == "node-" + std::to_string(i));
+        }
     };
     c.run(body);
 }
