@@ -4,7 +4,8 @@
 
     A policy is a value stored in each @ref garage::table::table. Garage's `TableReplication`
     trait becomes this concept; its models are @ref garage::replication::local (one process),
-    and, with the cluster layer, `sharded` and `full_copy`. See docs/concepts/replication.md.
+    @ref garage::replication::sharded and @ref garage::replication::full_copy (over the cluster
+    layout). See docs/concepts/replication.md.
 */
 
 #include <garage/util/bytes32.hpp>
@@ -16,9 +17,10 @@
 #include <vector>
 
 /** The `replication` layer: the @ref garage::replication::replication_policy concept (which
-    nodes store, read and write a partition) and its models; today @ref
-    garage::replication::local. Bazel target `//garage/replication`; see
-    docs/concepts/replication.md.
+    nodes store, read and write a partition) and its models @ref garage::replication::local,
+    @ref garage::replication::sharded and @ref garage::replication::full_copy. Bazel target
+    `//garage/replication` (the concept and `local`) and `//garage/replication:cluster`
+    (`sharded` and `full_copy`, over `//garage/layout`); see docs/concepts/replication.md.
 */
 namespace garage::replication {
 

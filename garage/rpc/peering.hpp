@@ -4,8 +4,9 @@
     connection with retries, pings that measure latency and mark nodes down, and gossip of
     the peer list when two nodes' lists differ.
 
-    Not done yet: DNS names in bootstrap peers, persistence of the peer list in
-    `metadata_dir/peer_list`, and node status exchange / cluster health (issue 5 item 2).
+    DNS names in bootstrap peers, the peer list persisted in `metadata_dir/peer_list`, node
+    status exchange and cluster health are one layer up, in `layout::system`
+    (garage/layout/system.hpp), which needs the layout.
 */
 
 #include <garage/rpc/network.hpp>
