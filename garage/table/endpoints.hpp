@@ -74,11 +74,11 @@ struct read_entry_request {
 
 /** `ReadRange`: entries of one partition, from a sort key, filtered, at most `limit`. */
 struct read_range_request {
-    util::hash32 partition_hash;                ///< the partition (`partition_hash(pk)`)
-    std::optional<std::string> start_sort_key;  ///< the first sort key's bytes; absent: from the start
-    std::optional<std::string> filter;          ///< the encoded filter; absent: no filter
-    std::uint64_t limit = 0;                    ///< at most this many entries
-    bool reverse = false;                       ///< descending sort-key order
+    util::hash32 partition_hash;               ///< the partition (`partition_hash(pk)`)
+    std::optional<std::string> start_sort_key; ///< the first sort key's bytes; absent: from the start
+    std::optional<std::string> filter;         ///< the encoded filter; absent: no filter
+    std::uint64_t limit = 0;                   ///< at most this many entries
+    bool reverse = false;                      ///< descending sort-key order
     /// cereal.
     template <class Archive>
     void serialize(Archive& ar, std::uint32_t)
@@ -141,7 +141,7 @@ using table_response = std::variant<read_entry_response, read_range_response, ok
 /** `RootCkHash`: is the receiver's root for this partition different from this hash? */
 struct root_hash_request {
     replication::partition_id partition = 0; ///< the partition
-    util::hash32 hash;                         ///< the sender's root hash
+    util::hash32 hash;                       ///< the sender's root hash
     /// cereal.
     template <class Archive>
     void serialize(Archive& ar, std::uint32_t)

@@ -110,7 +110,8 @@ public:
         @param pk The partition key. @param sk The sort key.
         @return The merged entry or `nullopt`; `rpc::error::quorum_not_reached`;
                 `error::invalid_entry` if a node answered bytes that do not decode. */
-    boost::asio::awaitable<util::result<std::optional<entry_type>>> get(partition_key_type pk, sort_key_type sk);
+    boost::asio::awaitable<util::result<std::optional<entry_type>>> get(partition_key_type pk,
+                                                                        sort_key_type sk);
 
     /** Reads a range of one partition from a read quorum, merged per key; repairs differing keys.
 

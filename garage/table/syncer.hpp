@@ -37,12 +37,12 @@ struct syncer_options {
 
 /// What one full pass of a @ref syncer did.
 struct sync_report {
-    std::uint64_t layout_version = 0;  ///< the layout version of the partitions synchronised
-    std::size_t partitions_synced = 0; ///< partitions this node stores, compared with the other nodes
+    std::uint64_t layout_version = 0;     ///< the layout version of the partitions synchronised
+    std::size_t partitions_synced = 0;    ///< partitions this node stores, compared with the other nodes
     std::size_t partitions_offloaded = 0; ///< partitions this node no longer stores, pushed away
-    std::size_t items_pushed = 0;      ///< items sent to nodes that lacked them or held them differently
-    std::size_t items_offloaded = 0;   ///< items pushed away and deleted here
-    std::vector<std::string> failures; ///< one line per partition or node that failed
+    std::size_t items_pushed = 0;         ///< items sent to nodes that lacked them or held them differently
+    std::size_t items_offloaded = 0;      ///< items pushed away and deleted here
+    std::vector<std::string> failures;    ///< one line per partition or node that failed
     /// @return True when every partition was synchronised with enough nodes (and offloads succeeded).
     bool complete() const noexcept { return failures.empty(); }
 };

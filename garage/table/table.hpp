@@ -205,15 +205,16 @@ public:
         @param to    The end (exclusive); absent: the end of the table.
         @param limit At most this many items.
         @return The items (key and stored bytes); a storage error. */
-    util::result<std::vector<encoded_item>> scan_encoded(std::string_view from, std::optional<std::string> const& to,
-                                                         std::size_t limit) const;
+    util::result<std::vector<encoded_item>>
+    scan_encoded(std::string_view from, std::optional<std::string> const& to, std::size_t limit) const;
 
     /** Deletes each entry whose stored bytes still hash to the given hash (GC's
         `DeleteIfEqualHash`, offload), running the `updated(old, nullptr)` hook, in one
         transaction; entries changed meanwhile, or absent, are left alone.
         @param items (storage key, value hash) pairs.
         @return How many entries were deleted; a storage or hook error (nothing deleted). */
-    util::result<std::size_t> delete_if_equal_hash(std::span<std::pair<std::string, util::hash32> const> items);
+    util::result<std::size_t>
+    delete_if_equal_hash(std::span<std::pair<std::string, util::hash32> const> items);
 
     /** Reads up to `limit` queued inserts without removing them (the replicated flush).
         @param limit At most this many.

@@ -16,8 +16,8 @@ public:
     using step_function = std::function<util::net::awaitable<util::result<util::worker_step>>()>;
     using status_function = std::function<util::worker_status()>;
 
-    async_worker(std::string name, std::shared_ptr<util::async_notify> notify, std::chrono::milliseconds idle_wait,
-                 step_function step, status_function status = {})
+    async_worker(std::string name, std::shared_ptr<util::async_notify> notify,
+                 std::chrono::milliseconds idle_wait, step_function step, status_function status = {})
         : name_(std::move(name)), notify_(std::move(notify)), idle_wait_(idle_wait), step_(std::move(step)),
           status_(std::move(status))
     {

@@ -57,8 +57,8 @@ util::result<Alt> expect(Variant&& v, util::node_id const& from, std::string_vie
     if (auto* a = std::get_if<Alt>(&v)) {
         return std::move(*a);
     }
-    return util::failure(error::unexpected_answer,
-                         "node " + short_node(from) + " answered " + std::string(what) + " with another message");
+    return util::failure(error::unexpected_answer, "node " + short_node(from) + " answered " +
+                                                       std::string(what) + " with another message");
 }
 
 } // namespace detail

@@ -39,8 +39,8 @@ void table_gc<Schema, Replication, Storage>::stop()
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<ok_response>> table_gc<Schema, Replication, Storage>::handle(util::node_id,
-                                                                                                 gc_request request)
+boost::asio::awaitable<util::result<ok_response>>
+table_gc<Schema, Replication, Storage>::handle(util::node_id, gc_request request)
 {
     if (auto* u = std::get_if<update_request>(&request)) {
         if (auto w = local_.insert_encoded(u->entries); !w) {

@@ -14,9 +14,9 @@
 
 namespace garage::table {
 
-
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-replicated_table<Schema, Replication, Storage>::replicated_table(local_type& local, rpc::rpc_helper& rpc, replicated_table_options options)
+replicated_table<Schema, Replication, Storage>::replicated_table(local_type& local, rpc::rpc_helper& rpc,
+                                                                 replicated_table_options options)
     : local_(local), rpc_(rpc), options_(options), repairs_(rpc.net().get_executor())
 {
 }
@@ -59,7 +59,8 @@ rpc::request_strategy replicated_table<Schema, Replication, Storage>::strategy(s
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<table_response>> replicated_table<Schema, Replication, Storage>::handle(util::node_id, table_request request)
+boost::asio::awaitable<util::result<table_response>>
+replicated_table<Schema, Replication, Storage>::handle(util::node_id, table_request request)
 {
     if (auto* r = std::get_if<read_entry_request>(&request)) {
         auto got = local_.get_encoded(r->key);
@@ -75,9 +76,9 @@ boost::asio::awaitable<util::result<table_response>> replicated_table<Schema, Re
                 auto f = util::decode<filter_type>(*r->filter);
                 if (!f) {
                     refused_.fetch_add(1);
-                    co_return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
-                                                                      "`: undecodable range filter: " +
-                                                                      f.error().message);
+                    co_return util::failure(error::invalid_entry,
+                                            "table `" + std::string(Schema::table_name) +
+                                                "`: undecodable range filter: " + f.error().message);
                 }
                 filter = std::move(*f);
             } else {
@@ -86,9 +87,10 @@ boost::asio::awaitable<util::result<table_response>> replicated_table<Schema, Re
                                                                   "`: this table's filters cannot travel");
             }
         }
-        auto items = local_.get_range_encoded(r->partition_hash, r->start_sort_key, filter ? &*filter : nullptr,
-                                              static_cast<std::size_t>(r->limit),
-                                              r->reverse ? storage::direction::reverse : storage::direction::forward);
+        auto items =
+            local_.get_range_encoded(r->partition_hash, r->start_sort_key, filter ? &*filter : nullptr,
+                                     static_cast<std::size_t>(r->limit),
+                                     r->reverse ? storage::direction::reverse : storage::direction::forward);
         if (!items) {
             co_return items.error();
         }
@@ -110,21 +112,23 @@ boost::asio::awaitable<util::result<table_response>> replicated_table<Schema, Re
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication, Storage>::write_group(std::vector<std::vector<util::node_id>> sets,
-                                                                           std::vector<std::string> items)
+boost::asio::awaitable<util::result<void>>
+replicated_table<Schema, Replication, Storage>::write_group(std::vector<std::vector<util::node_id>> sets,
+                                                            std::vector<std::string> items)
 {
     table_request req(update_request{std::move(items)});
     auto r = co_await rpc_.try_write_many_sets<endpoint_type>(std::move(sets), std::move(req),
                                                               strategy(local_.replication().write_quorum()));
     if (!r) {
-        co_return util::failure(r.error().code, "table `" + std::string(Schema::table_name) + "`: write: " +
-                                                    r.error().message);
+        co_return util::failure(r.error().code, "table `" + std::string(Schema::table_name) +
+                                                    "`: write: " + r.error().message);
     }
     co_return util::result<void>{};
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication, Storage>::insert(entry_type e)
+boost::asio::awaitable<util::result<void>>
+replicated_table<Schema, Replication, Storage>::insert(entry_type e)
 {
     auto bytes = detail::encode_entry(e);
     if (!bytes) {
@@ -137,7 +141,8 @@ boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication,
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication, Storage>::insert_many(std::vector<entry_type> entries)
+boost::asio::awaitable<util::result<void>>
+replicated_table<Schema, Replication, Storage>::insert_many(std::vector<entry_type> entries)
 {
     std::map<std::vector<std::vector<util::node_id>>, std::vector<std::string>> groups;
     for (auto const& e : entries) {
@@ -166,7 +171,9 @@ boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication,
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<void> replicated_table<Schema, Replication, Storage>::repair(std::vector<util::node_id> nodes, std::vector<std::string> items)
+boost::asio::awaitable<void>
+replicated_table<Schema, Replication, Storage>::repair(std::vector<util::node_id> nodes,
+                                                       std::vector<std::string> items)
 {
     read_repairs_.fetch_add(nodes.size());
     auto s = strategy(nodes.size());
@@ -179,7 +186,8 @@ boost::asio::awaitable<void> replicated_table<Schema, Replication, Storage>::rep
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-void replicated_table<Schema, Replication, Storage>::spawn_repairs(std::vector<std::pair<util::node_id, std::vector<std::string>>> per_node)
+void replicated_table<Schema, Replication, Storage>::spawn_repairs(
+    std::vector<std::pair<util::node_id, std::vector<std::string>>> per_node)
 {
     for (auto& [node, items] : per_node) {
         if (!items.empty()) {
@@ -190,16 +198,18 @@ void replicated_table<Schema, Replication, Storage>::spawn_repairs(std::vector<s
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<std::optional<typename Schema::entry_type>>> replicated_table<Schema, Replication, Storage>::get(partition_key_type pk, sort_key_type sk)
+boost::asio::awaitable<util::result<std::optional<typename Schema::entry_type>>>
+replicated_table<Schema, Replication, Storage>::get(partition_key_type pk, sort_key_type sk)
 {
     auto const h = garage::table::partition_hash(pk);
     auto key = local_type::tree_key(pk, sk);
     table_request req(read_entry_request{key});
-    auto answers = co_await rpc_.try_call_many<endpoint_type>(detail::to_nodes(local_.replication().read_nodes(h)),
-                                                              std::move(req), strategy(local_.replication().read_quorum()));
+    auto answers = co_await rpc_.try_call_many<endpoint_type>(
+        detail::to_nodes(local_.replication().read_nodes(h)), std::move(req),
+        strategy(local_.replication().read_quorum()));
     if (!answers) {
-        co_return util::failure(answers.error().code, "table `" + std::string(Schema::table_name) + "`: read: " +
-                                                          answers.error().message);
+        co_return util::failure(answers.error().code, "table `" + std::string(Schema::table_name) +
+                                                          "`: read: " + answers.error().message);
     }
     std::vector<std::pair<util::node_id, std::optional<entry_type>>> got;
     std::optional<entry_type> merged;
@@ -212,9 +222,10 @@ boost::asio::awaitable<util::result<std::optional<typename Schema::entry_type>>>
         if (a->entry) {
             auto d = util::decode<entry_type>(*a->entry);
             if (!d) {
-                co_return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
-                                                                  "`: node " + detail::short_node(node) +
-                                                                  " answered an undecodable entry: " + d.error().message);
+                co_return util::failure(error::invalid_entry,
+                                        "table `" + std::string(Schema::table_name) + "`: node " +
+                                            detail::short_node(node) +
+                                            " answered an undecodable entry: " + d.error().message);
             }
             e = std::move(*d);
             if (merged) {
@@ -248,9 +259,10 @@ boost::asio::awaitable<util::result<std::optional<typename Schema::entry_type>>>
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 boost::asio::awaitable<util::result<std::vector<typename Schema::entry_type>>>
-replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk, std::optional<sort_key_type> start,
-                                                          std::optional<filter_type> filter, std::size_t limit,
-                                                          storage::direction dir)
+replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
+                                                          std::optional<sort_key_type> start,
+                                                          std::optional<filter_type> filter,
+                                                          std::size_t limit, storage::direction dir)
 {
     auto const h = garage::table::partition_hash(pk);
     read_range_request req;
@@ -263,8 +275,9 @@ replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
         if constexpr (wire_filter<filter_type>) {
             req.filter = util::encode(*filter);
         } else {
-            co_return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
-                                                              "`: a filtered range read needs a filter type cereal can save");
+            co_return util::failure(error::invalid_entry,
+                                    "table `" + std::string(Schema::table_name) +
+                                        "`: a filtered range read needs a filter type cereal can save");
         }
     }
     req.limit = limit;
@@ -273,9 +286,9 @@ replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
         co_return std::vector<entry_type>{};
     }
     table_request request(std::move(req));
-    auto answers = co_await rpc_.try_call_many<endpoint_type>(detail::to_nodes(local_.replication().read_nodes(h)),
-                                                              std::move(request),
-                                                              strategy(local_.replication().read_quorum()));
+    auto answers = co_await rpc_.try_call_many<endpoint_type>(
+        detail::to_nodes(local_.replication().read_nodes(h)), std::move(request),
+        strategy(local_.replication().read_quorum()));
     if (!answers) {
         co_return util::failure(answers.error().code, "table `" + std::string(Schema::table_name) +
                                                           "`: range read: " + answers.error().message);
@@ -299,9 +312,10 @@ replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
         for (auto const& bytes : a->entries) {
             auto d = util::decode<entry_type>(bytes);
             if (!d) {
-                co_return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
-                                                                  "`: node " + detail::short_node(node) +
-                                                                  " answered an undecodable entry: " + d.error().message);
+                co_return util::failure(error::invalid_entry,
+                                        "table `" + std::string(Schema::table_name) + "`: node " +
+                                            detail::short_node(node) +
+                                            " answered an undecodable entry: " + d.error().message);
             }
             auto key = local_type::tree_key(d->partition_key(), d->sort_key());
             auto& it = items[key];
@@ -347,12 +361,14 @@ replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
             visit(i->first, i->second);
         }
     }
-    spawn_repairs(std::vector<std::pair<util::node_id, std::vector<std::string>>>(repairs.begin(), repairs.end()));
+    spawn_repairs(
+        std::vector<std::pair<util::node_id, std::vector<std::string>>>(repairs.begin(), repairs.end()));
     co_return out;
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<std::size_t>> replicated_table<Schema, Replication, Storage>::flush_insert_queue()
+boost::asio::awaitable<util::result<std::size_t>>
+replicated_table<Schema, Replication, Storage>::flush_insert_queue()
 {
     auto batch = local_.insert_queue_peek(options_.queue_batch);
     if (!batch) {
@@ -367,7 +383,8 @@ boost::asio::awaitable<util::result<std::size_t>> replicated_table<Schema, Repli
         auto d = util::decode<entry_type>(v);
         if (!d) {
             // A corrupt queue item would block the queue forever: drop it, loudly.
-            spdlog::error("{}: dropping undecodable insert-queue item: {}", Schema::table_name, d.error().message);
+            spdlog::error("{}: dropping undecodable insert-queue item: {}", Schema::table_name,
+                          d.error().message);
             bad.emplace_back(k, v);
             continue;
         }
@@ -396,8 +413,7 @@ void replicated_table<Schema, Replication, Storage>::spawn_workers(util::backgro
     std::string const name(Schema::table_name);
     auto* self = this;
     runner.spawn(std::make_unique<detail::async_worker>(
-        name + " Merkle", merkle_notify, 10s,
-        [self] { return self->merkle_step(); },
+        name + " Merkle", merkle_notify, 10s, [self] { return self->merkle_step(); },
         [self] {
             util::worker_status s;
             if (auto n = self->local_.merkle().todo_len()) {
@@ -406,8 +422,7 @@ void replicated_table<Schema, Replication, Storage>::spawn_workers(util::backgro
             return s;
         }));
     runner.spawn(std::make_unique<detail::async_worker>(
-        name + " queue", queue_notify, 10s,
-        [self] { return self->queue_step(); },
+        name + " queue", queue_notify, 10s, [self] { return self->queue_step(); },
         [self] {
             util::worker_status s;
             if (auto n = self->local_.insert_queue_len()) {
@@ -418,7 +433,8 @@ void replicated_table<Schema, Replication, Storage>::spawn_workers(util::backgro
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::net::awaitable<util::result<util::worker_step>> replicated_table<Schema, Replication, Storage>::merkle_step()
+util::net::awaitable<util::result<util::worker_step>>
+replicated_table<Schema, Replication, Storage>::merkle_step()
 {
     auto n = local_.merkle().update_batch(local_.options().merkle_batch);
     if (!n) {
@@ -428,7 +444,8 @@ util::net::awaitable<util::result<util::worker_step>> replicated_table<Schema, R
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::net::awaitable<util::result<util::worker_step>> replicated_table<Schema, Replication, Storage>::queue_step()
+util::net::awaitable<util::result<util::worker_step>>
+replicated_table<Schema, Replication, Storage>::queue_step()
 {
     auto n = co_await flush_insert_queue();
     if (!n) {

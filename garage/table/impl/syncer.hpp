@@ -49,8 +49,8 @@ void syncer<Schema, Replication, Storage>::request_full_sync()
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<sync_response>> syncer<Schema, Replication, Storage>::handle(util::node_id,
-                                                                                                 sync_request request)
+boost::asio::awaitable<util::result<sync_response>>
+syncer<Schema, Replication, Storage>::handle(util::node_id, sync_request request)
 {
     if (auto* r = std::get_if<root_hash_request>(&request)) {
         auto h = local_.merkle().root_hash(r->partition);
@@ -74,8 +74,8 @@ boost::asio::awaitable<util::result<sync_response>> syncer<Schema, Replication, 
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<sync_response>> syncer<Schema, Replication, Storage>::call(util::node_id node,
-                                                                                               sync_request request)
+boost::asio::awaitable<util::result<sync_response>>
+syncer<Schema, Replication, Storage>::call(util::node_id node, sync_request request)
 {
     rpc::call_options o;
     o.priority = rpc::priority::background;
@@ -84,8 +84,8 @@ boost::asio::awaitable<util::result<sync_response>> syncer<Schema, Replication, 
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<void>> syncer<Schema, Replication, Storage>::push(util::node_id node,
-                                                                                      std::vector<std::string> keys)
+boost::asio::awaitable<util::result<void>>
+syncer<Schema, Replication, Storage>::push(util::node_id node, std::vector<std::string> keys)
 {
     push_items_request req;
     for (auto const& k : keys) {
@@ -114,7 +114,8 @@ boost::asio::awaitable<util::result<void>> syncer<Schema, Replication, Storage>:
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 boost::asio::awaitable<util::result<std::size_t>>
-syncer<Schema, Replication, Storage>::sync_with(replication::sync_partition const& partition, util::node_id node)
+syncer<Schema, Replication, Storage>::sync_with(replication::sync_partition const& partition,
+                                                util::node_id node)
 {
     auto const fail = [&](util::failure const& f) {
         return util::failure(f.code, "table `" + std::string(Schema::table_name) + "`: sync of partition " +
@@ -205,8 +206,9 @@ boost::asio::awaitable<util::result<std::size_t>>
 syncer<Schema, Replication, Storage>::offload(replication::sync_partition const& partition)
 {
     auto const fail = [&](util::failure const& f) {
-        return util::failure(f.code, "table `" + std::string(Schema::table_name) + "`: offload of partition " +
-                                         std::to_string(partition.partition) + ": " + f.message);
+        return util::failure(f.code, "table `" + std::string(Schema::table_name) +
+                                         "`: offload of partition " + std::to_string(partition.partition) +
+                                         ": " + f.message);
     };
     if (partition.storage_nodes.empty()) {
         co_return fail(util::failure(error::partial_failure, "the partition has no storage node"));
@@ -262,7 +264,8 @@ boost::asio::awaitable<util::result<sync_report>> syncer<Schema, Replication, St
     sync_report report;
     report.layout_version = parts.layout_version;
     for (auto const& p : parts.partitions) {
-        bool const mine = std::find(p.storage_nodes.begin(), p.storage_nodes.end(), self) != p.storage_nodes.end();
+        bool const mine =
+            std::find(p.storage_nodes.begin(), p.storage_nodes.end(), self) != p.storage_nodes.end();
         if (!mine) {
             auto n = co_await offload(p);
             if (!n) {
@@ -329,18 +332,21 @@ util::net::awaitable<util::result<util::worker_step>> syncer<Schema, Replication
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-void syncer<Schema, Replication, Storage>::spawn_worker(util::background_runner& runner, util::net::any_io_executor ex)
+void syncer<Schema, Replication, Storage>::spawn_worker(util::background_runner& runner,
+                                                        util::net::any_io_executor ex)
 {
     notify_ = std::make_shared<util::async_notify>(ex);
     auto* self = this;
     runner.spawn(std::make_unique<detail::async_worker>(
-        std::string(Schema::table_name) + " sync", notify_, options_.interval, [self] { return self->worker_step(); },
+        std::string(Schema::table_name) + " sync", notify_, options_.interval,
+        [self] { return self->worker_step(); },
         [self] {
             util::worker_status s;
             if (self->last_) {
-                s.freeform.push_back("last pass: " + std::to_string(self->last_->items_pushed) + " items pushed, " +
-                                     std::to_string(self->last_->items_offloaded) + " offloaded, " +
-                                     std::to_string(self->last_->failures.size()) + " failures");
+                s.freeform.push_back("last pass: " + std::to_string(self->last_->items_pushed) +
+                                     " items pushed, " + std::to_string(self->last_->items_offloaded) +
+                                     " offloaded, " + std::to_string(self->last_->failures.size()) +
+                                     " failures");
             }
             return s;
         }));

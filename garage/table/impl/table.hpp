@@ -367,10 +367,9 @@ table<Schema, Replication, Storage>::get(partition_key_type const& pk, sort_key_
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 template <class F>
-util::result<void> table<Schema, Replication, Storage>::scan_partition(util::hash32 const& phash,
-                                                                       std::optional<std::string> const& start_sk,
-                                                                       filter_type const* filter, std::size_t limit,
-                                                                       storage::direction dir, F&& out) const
+util::result<void> table<Schema, Replication, Storage>::scan_partition(
+    util::hash32 const& phash, std::optional<std::string> const& start_sk, filter_type const* filter,
+    std::size_t limit, storage::direction dir, F&& out) const
 {
     if (limit == 0) {
         return {};
@@ -426,8 +425,9 @@ util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication
         auto&& bytes = garage::table::sort_key_bytes(*start);
         start_sk = std::string(std::string_view(bytes));
     }
-    auto r = scan_partition(garage::table::partition_hash(pk), start_sk, filter ? &*filter : nullptr, limit, dir,
-                            [&](std::string_view, std::string_view, entry_type&& e) { out.push_back(std::move(e)); });
+    auto r = scan_partition(
+        garage::table::partition_hash(pk), start_sk, filter ? &*filter : nullptr, limit, dir,
+        [&](std::string_view, std::string_view, entry_type&& e) { out.push_back(std::move(e)); });
     if (!r) {
         return r.error();
     }
@@ -442,9 +442,10 @@ table<Schema, Replication, Storage>::get_range_encoded(util::hash32 const& phash
                                                        storage::direction dir) const
 {
     std::vector<encoded_item> out;
-    auto r = scan_partition(phash, start_sk, filter, limit, dir, [&](std::string_view k, std::string_view v, entry_type&&) {
-        out.emplace_back(std::string(k), std::string(v));
-    });
+    auto r = scan_partition(phash, start_sk, filter, limit, dir,
+                            [&](std::string_view k, std::string_view v, entry_type&&) {
+                                out.emplace_back(std::string(k), std::string(v));
+                            });
     if (!r) {
         return r.error();
     }
@@ -452,7 +453,8 @@ table<Schema, Replication, Storage>::get_range_encoded(util::hash32 const& phash
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::optional<std::string>> table<Schema, Replication, Storage>::get_encoded(std::string_view key) const
+util::result<std::optional<std::string>>
+table<Schema, Replication, Storage>::get_encoded(std::string_view key) const
 {
     if (key.size() > storage::max_key_size) {
         return std::optional<std::string>();
@@ -475,8 +477,9 @@ util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span
     for (std::size_t i = 0; i < items.size(); ++i) {
         auto e = util::decode<entry_type>(items[i]);
         if (!e) {
-            return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) + "`: item " +
-                                                           std::to_string(i) + " of " + std::to_string(items.size()) +
+            return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
+                                                           "`: item " + std::to_string(i) + " of " +
+                                                           std::to_string(items.size()) +
                                                            " does not decode: " + e.error().message);
         }
         entries.push_back(std::move(*e));
@@ -493,13 +496,14 @@ table<Schema, Replication, Storage>::scan_encoded(std::string_view from, std::op
     if (limit == 0) {
         return out;
     }
-    auto r = db_.for_each(trees_.store, from, storage::direction::forward, [&](std::string_view k, std::string_view v) {
-        if (to && k >= std::string_view(*to)) {
-            return false;
-        }
-        out.emplace_back(std::string(k), std::string(v));
-        return out.size() < limit;
-    });
+    auto r = db_.for_each(trees_.store, from, storage::direction::forward,
+                          [&](std::string_view k, std::string_view v) {
+                              if (to && k >= std::string_view(*to)) {
+                                  return false;
+                              }
+                              out.emplace_back(std::string(k), std::string(v));
+                              return out.size() < limit;
+                          });
     if (!r) {
         return r.error();
     }
@@ -507,9 +511,9 @@ table<Schema, Replication, Storage>::scan_encoded(std::string_view from, std::op
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<bool> table<Schema, Replication, Storage>::delete_if_hash_in(transaction_type& tx, std::string_view key,
-                                                                          std::string_view vhash,
-                                                                          merkle_todo_batch& removed)
+util::result<bool>
+table<Schema, Replication, Storage>::delete_if_hash_in(transaction_type& tx, std::string_view key,
+                                                       std::string_view vhash, merkle_todo_batch& removed)
 {
     auto cur = tx.get(trees_.store, key);
     if (!cur) {
@@ -535,8 +539,8 @@ util::result<bool> table<Schema, Replication, Storage>::delete_if_hash_in(transa
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::size_t>
-table<Schema, Replication, Storage>::delete_if_equal_hash(std::span<std::pair<std::string, util::hash32> const> items)
+util::result<std::size_t> table<Schema, Replication, Storage>::delete_if_equal_hash(
+    std::span<std::pair<std::string, util::hash32> const> items)
 {
     auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
         merkle_todo_batch removed;
@@ -580,7 +584,8 @@ table<Schema, Replication, Storage>::insert_queue_peek(std::size_t limit) const
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void> table<Schema, Replication, Storage>::insert_queue_remove_if_equal(std::span<encoded_item const> items)
+util::result<void>
+table<Schema, Replication, Storage>::insert_queue_remove_if_equal(std::span<encoded_item const> items)
 {
     return db_.transact([&](transaction_type& tx) -> util::result<void> {
         for (auto const& [k, v] : items) {
@@ -607,7 +612,8 @@ table<Schema, Replication, Storage>::gc_todo_due(std::uint64_t now_msec, std::si
     std::vector<std::string> bad;
     auto it = db_.for_each(trees_.gc_todo, std::nullopt, storage::direction::forward,
                            [&](std::string_view k, std::string_view v) {
-                               if (k.size() < 8 + util::hash32::size_bytes || v.size() != util::hash32::size_bytes) {
+                               if (k.size() < 8 + util::hash32::size_bytes ||
+                                   v.size() != util::hash32::size_bytes) {
                                    bad.emplace_back(k); // garbage: removed below
                                    return true;
                                }
