@@ -29,6 +29,8 @@ struct syncer_options {
     std::chrono::milliseconds interval = std::chrono::minutes(10);
     /// Items pushed per `Items` message during a sync (Garage: 256).
     std::size_t push_batch = 256;
+    /// `GetNode` requests in flight at once while walking the trees (Garage: one at a time).
+    std::size_t parallel_requests = 32;
     /// Items pushed (then deleted) per step of an offload (Garage: 1024).
     std::size_t offload_batch = 1024;
     /// The timeout of each request; absent: the network's default.
@@ -54,7 +56,9 @@ struct sync_report {
     (`RootCkHash`); where they differ it walks the two trees from the root (`GetNode`),
     descending only into children whose hashes differ, and pushes the entries the other node
     lacks or holds differently (`Items`, in batches). Sync is push-only: each node drives its
-    own pass, so two passes (one on each side) make two nodes equal. A partition counts as
+    own pass, so two passes (one on each side) make two nodes equal. Where the other tree has
+    nothing below a prefix, every local entry below it is pushed without further requests;
+    `GetNode` requests of one level go out together (`parallel_requests` at most). A partition counts as
     synchronised when, counting this node, a write quorum of its nodes took part.
 
     A partition this node no longer stores is offloaded: its entries are pushed to every one
@@ -135,6 +139,7 @@ public:
 private:
     boost::asio::awaitable<util::result<sync_response>> call(util::node_id node, sync_request request);
     boost::asio::awaitable<util::result<void>> push(util::node_id node, std::vector<std::string> keys);
+    util::result<void> collect_leaves(std::string const& node_key, std::vector<std::string>& out) const;
     util::net::awaitable<util::result<util::worker_step>> worker_step();
 
     local_type& local_;

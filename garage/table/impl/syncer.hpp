@@ -1,6 +1,8 @@
 #pragma once
 
+#include <garage/table/detail/hash.hpp>
 #include <garage/table/detail/rpc_util.hpp>
+#include <garage/table/detail/task_group.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -144,52 +146,84 @@ syncer<Schema, Replication, Storage>::sync_with(replication::sync_partition cons
     std::vector<std::string> batch;
     std::deque<std::string> todo{merkle_node_key(partition.partition, {})};
     while (!todo.empty()) {
-        auto key = std::move(todo.front());
-        todo.pop_front();
-        auto mine = local_.merkle().read_node(key);
-        if (!mine) {
-            co_return fail(mine.error());
+        // Up to `parallel_requests` GetNode requests in flight at once (one tree level at a time).
+        std::vector<std::pair<std::string, merkle_node>> level;
+        while (!todo.empty() && level.size() < std::max<std::size_t>(1, options_.parallel_requests)) {
+            auto key = std::move(todo.front());
+            todo.pop_front();
+            auto mine = local_.merkle().read_node(key);
+            if (!mine) {
+                co_return fail(mine.error());
+            }
+            if (mine->type != merkle_node::kind::empty) {
+                level.emplace_back(std::move(key), std::move(*mine));
+            }
         }
-        if (mine->type == merkle_node::kind::empty) {
-            continue;
+        std::vector<boost::asio::awaitable<util::result<sync_response>>> requests;
+        for (auto const& [key, mine] : level) {
+            requests.push_back(call(node, sync_request(get_node_request{key})));
         }
-        sync_request req(get_node_request{key});
-        auto r = co_await call(node, std::move(req));
-        if (!r) {
-            co_return fail(r.error());
-        }
-        auto a = detail::expect<node_response>(std::move(*r), node, "GetNode");
-        if (!a) {
-            co_return fail(a.error());
-        }
-        auto theirs = merkle_node::decode(a->node);
-        if (!theirs) {
-            co_return fail(theirs.error());
-        }
-        if (*mine == *theirs) {
-            continue;
-        }
-        if (mine->type == merkle_node::kind::leaf) {
-            batch.push_back(mine->key);
-        } else {
-            for (auto const& [b, h] : mine->children) {
+        auto answers = co_await detail::when_all(std::move(requests));
+        for (std::size_t i = 0; i < level.size(); ++i) {
+            auto const& [key, mine] = level[i];
+            if (!answers[i]) {
+                co_return fail(answers[i].error());
+            }
+            auto a = detail::expect<node_response>(std::move(*answers[i]), node, "GetNode");
+            if (!a) {
+                co_return fail(a.error());
+            }
+            auto theirs = merkle_node::decode(a->node);
+            if (!theirs) {
+                co_return fail(theirs.error());
+            }
+            if (mine == *theirs) {
+                continue;
+            }
+            if (mine.type == merkle_node::kind::leaf) {
+                batch.push_back(mine.key);
+                continue;
+            }
+            // Which children the other side may hold: below its own children, or below the one
+            // byte its single leaf lies under. Elsewhere it holds nothing: push every local leaf
+            // there without asking.
+            auto const depth = key.size() - 2;
+            std::optional<std::uint8_t> leaf_byte;
+            if (theirs->type == merkle_node::kind::leaf) {
+                leaf_byte = detail::merkle_hash(theirs->key)[depth];
+            }
+            for (auto const& [b, h] : mine.children) {
+                auto child = key + static_cast<char>(b);
+                bool maybe_there = false;
                 bool same = false;
                 if (theirs->type == merkle_node::kind::intermediate) {
                     for (auto const& [tb, th] : theirs->children) {
-                        same = same || (tb == b && th == h);
+                        if (tb == b) {
+                            maybe_there = true;
+                            same = th == h;
+                        }
                     }
+                } else if (leaf_byte) {
+                    maybe_there = *leaf_byte == b;
                 }
-                if (!same) {
-                    todo.push_back(key + static_cast<char>(b));
+                if (same) {
+                    continue;
+                }
+                if (maybe_there) {
+                    todo.push_back(std::move(child));
+                } else if (auto l = collect_leaves(child, batch); !l) {
+                    co_return fail(l.error());
                 }
             }
         }
-        if (batch.size() >= options_.push_batch) {
-            pushed += batch.size();
-            if (auto p = co_await push(node, std::move(batch)); !p) {
+        while (batch.size() >= options_.push_batch) {
+            std::vector<std::string> chunk(batch.begin(),
+                                           batch.begin() + static_cast<std::ptrdiff_t>(options_.push_batch));
+            batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(options_.push_batch));
+            pushed += chunk.size();
+            if (auto p = co_await push(node, std::move(chunk)); !p) {
                 co_return fail(p.error());
             }
-            batch.clear();
         }
     }
     if (!batch.empty()) {
@@ -199,6 +233,26 @@ syncer<Schema, Replication, Storage>::sync_with(replication::sync_partition cons
         }
     }
     co_return pushed;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void> syncer<Schema, Replication, Storage>::collect_leaves(std::string const& node_key,
+                                                                        std::vector<std::string>& out) const
+{
+    auto n = local_.merkle().read_node(node_key);
+    if (!n) {
+        return n.error();
+    }
+    if (n->type == merkle_node::kind::leaf) {
+        out.push_back(std::move(n->key));
+    } else if (n->type == merkle_node::kind::intermediate) {
+        for (auto const& [b, h] : n->children) {
+            if (auto r = collect_leaves(node_key + static_cast<char>(b), out); !r) {
+                return r;
+            }
+        }
+    }
+    return {};
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
