@@ -64,9 +64,9 @@ struct endpoint_path {
 /** `ReadEntry`: the stored bytes of one entry. */
 struct read_entry_request {
     std::string key; ///< the storage key (`partition hash ‖ sort key bytes`)
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(key);
     }
@@ -79,9 +79,9 @@ struct read_range_request {
     std::optional<std::string> filter;         ///< the encoded filter; absent: no filter
     std::uint64_t limit = 0;                   ///< at most this many entries
     bool reverse = false;                      ///< descending sort-key order
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(partition_hash, start_sort_key, filter, limit, reverse);
     }
@@ -90,9 +90,9 @@ struct read_range_request {
 /** `Update`: entries (stored form) to merge into the receiver's copy. */
 struct update_request {
     std::vector<std::string> entries; ///< the encoded entries
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(entries);
     }
@@ -101,9 +101,9 @@ struct update_request {
 /** The answer to `ReadEntry`. */
 struct read_entry_response {
     std::optional<std::string> entry; ///< the stored bytes, or absent
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(entry);
     }
@@ -112,9 +112,9 @@ struct read_entry_response {
 /** The answer to `ReadRange`. */
 struct read_range_response {
     std::vector<std::string> entries; ///< the stored bytes of each entry, in the requested order
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(entries);
     }
@@ -122,9 +122,9 @@ struct read_range_response {
 
 /** The answer to `Update` (and to every push: sync items, GC phases): done. */
 struct ok_response {
-    /// cereal.
+    /// cereal: nothing to save.
     template <class Archive>
-    void serialize(Archive&, std::uint32_t)
+    void serialize(Archive&)
     {
     }
 };
@@ -142,9 +142,9 @@ using table_response = std::variant<read_entry_response, read_range_response, ok
 struct root_hash_request {
     replication::partition_id partition = 0; ///< the partition
     util::hash32 hash;                       ///< the sender's root hash
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(partition, hash);
     }
@@ -153,9 +153,9 @@ struct root_hash_request {
 /** `GetNode`: one Merkle node by its key. */
 struct get_node_request {
     std::string node_key; ///< the node's key (@ref garage::table::merkle_node_key)
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(node_key);
     }
@@ -164,9 +164,9 @@ struct get_node_request {
 /** `Items`: entries (stored form) the sender has and the receiver lacks or holds differently. */
 struct push_items_request {
     std::vector<std::string> entries; ///< the encoded entries
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(entries);
     }
@@ -175,9 +175,9 @@ struct push_items_request {
 /** The answer to `RootCkHash`. */
 struct root_hash_response {
     bool different = false; ///< the roots differ
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(different);
     }
@@ -186,9 +186,9 @@ struct root_hash_response {
 /** The answer to `GetNode`. */
 struct node_response {
     std::string node; ///< the node's stored form (@ref garage::table::merkle_node::encode)
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(node);
     }
@@ -206,9 +206,9 @@ using sync_response = std::variant<root_hash_response, node_response, ok_respons
 /** `DeleteIfEqualHash`: delete each key whose stored bytes still hash to the given hash. */
 struct delete_if_equal_hash_request {
     std::vector<std::pair<std::string, util::hash32>> items; ///< (storage key, value hash)
-    /// cereal.
+    /** cereal. @param ar The archive. */
     template <class Archive>
-    void serialize(Archive& ar, std::uint32_t)
+    void serialize(Archive& ar)
     {
         ar(items);
     }

@@ -65,7 +65,7 @@ struct sync_report {
     of its storage nodes, a batch at a time, and each batch is deleted here (unless changed
     meanwhile) only once every node has taken it.
 
-    Passes run every `interval`, and on demand (@ref request_full_sync: after a layout
+    Passes run every `interval`, and on demand (@ref request_full_sync, after a layout
     change, or for `garage repair tables`). After each pass the function given to
     @ref on_pass_complete gets the report; a layout manager calls its
     `sync_until(report.layout_version)` when `report.complete()`.

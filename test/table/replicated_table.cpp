@@ -25,7 +25,11 @@ static_assert(table::table_endpoint<kv_schema>::path == "garage_table/table.rs/R
 static_assert(table::sync_endpoint<kv_schema>::path == "garage_table/sync.rs/Rpc:kv");
 static_assert(table::gc_endpoint<kv_schema>::path == "garage_table/gc.rs/Rpc:kv");
 static_assert(rpc::endpoint<table::table_endpoint<kv_schema>>);
-static_assert(!table::wire_filter<test::value_prefix>, "a filter without serialize cannot travel");
+struct local_only_filter {
+    std::string prefix;
+};
+static_assert(table::wire_filter<test::value_prefix>);
+static_assert(!table::wire_filter<local_only_filter>, "a filter without serialize cannot travel");
 
 TEST_CASE("a quorum write is read back from another node", "[table][replicated_table]")
 {
@@ -197,12 +201,29 @@ TEST_CASE("range reads across nodes honour start, limit, direction and filter", 
         CHECK(rev->at(0).sk == "k10");
         CHECK(rev->at(2).sk == "k08");
 
-        // The test schema's filter cannot travel (it has no serialize): refused with a clear error.
+        // The filter travels: each node filters before applying the limit.
         std::optional<test::value_prefix> odd;
         odd.emplace().prefix = "odd";
         auto filtered = co_await c[1].table->get_range("p", std::nullopt, odd, 3);
-        REQUIRE_FALSE(filtered);
-        CHECK_THAT(filtered.error().message, Catch::Contains("filter"));
+        REQUIRE(filtered);
+        REQUIRE(filtered->size() == 3);
+        CHECK(filtered->at(0).sk == "k01");
+        CHECK(filtered->at(1).sk == "k03");
+        CHECK(filtered->at(2).sk == "k05");
+        auto odd_rev = co_await c[0].table->get_range("p", std::nullopt, odd, 2, storage::direction::reverse);
+        REQUIRE(odd_rev);
+        REQUIRE(odd_rev->size() == 2);
+        CHECK(odd_rev->at(0).sk == "k19");
+        CHECK(odd_rev->at(1).sk == "k17");
+        // A filter that matches nothing, and an empty partition.
+        std::optional<test::value_prefix> none;
+        none.emplace().prefix = "zzz";
+        auto nothing = co_await c[2].table->get_range("p", std::nullopt, none, 10);
+        REQUIRE(nothing);
+        CHECK(nothing->empty());
+        auto empty = co_await c[2].table->get_range("nobody", std::nullopt, std::nullopt, 10);
+        REQUIRE(empty);
+        CHECK(empty->empty());
         co_await c.shutdown();
     };
     c.rpc.run(body);
@@ -306,11 +327,89 @@ TEST_CASE("garbage update messages are refused without touching storage", "[tabl
         REQUIRE_FALSE(x);
         CHECK(x.error().code == rpc::error::decode_error);
 
+        // A range read whose filter does not decode.
+        table::read_range_request rr;
+        rr.partition_hash = table::partition_hash(std::string("p"));
+        rr.filter = "\x01\xff";
+        rr.limit = 10;
+        auto f = co_await rpc::call<table::table_endpoint<kv_schema>>(*c[0].net, c[1].id(),
+                                                                      table::table_request(rr));
+        REQUIRE_FALSE(f);
+        CHECK_THAT(f.error().message, Catch::Contains("filter"));
+
         CHECK(c[1].local->len().value() == before);
         CHECK_FALSE(c[1].local->get("p", "b").value().has_value());
         c.update_merkle();
         CHECK(c[1].local->merkle().root_hash(0).value() == root);
-        CHECK(c[1].table->stats().refused == 1);
+        CHECK(c[1].table->stats().refused == 2);
+        co_await c.shutdown();
+    };
+    c.rpc.run(body);
+}
+
+TEST_CASE("five nodes with three replicas: every node reads what any node wrote", "[table][replicated_table]")
+{
+    // Four partitions on five nodes: partition i on nodes i, i+1, i+2 (mod 5).
+    table_cluster<> c(5, 4, 3);
+    auto body = [&]() -> net::awaitable<void> {
+        co_await c.connect_all();
+        std::vector<kv_entry> batch;
+        for (int i = 0; i < 64; ++i) {
+            batch.push_back(kv("pk" + std::to_string(i), "s", 1, "v" + std::to_string(i)));
+        }
+        REQUIRE(co_await c[4].table->insert_many(batch)); // node 4 stores only some partitions
+        for (std::size_t n = 0; n < 5; ++n) {
+            for (auto const& e : batch) {
+                auto got = co_await c[n].table->get(e.pk, e.sk);
+                REQUIRE(got);
+                REQUIRE(got->has_value());
+                CHECK((*got)->value == e.value);
+            }
+        }
+        // Each entry lives on exactly its three storage nodes.
+        CHECK(co_await eventually([&] {
+            std::size_t total = 0;
+            for (std::size_t n = 0; n < 5; ++n) {
+                total += c[n].local->len().value();
+            }
+            return total == 3 * batch.size();
+        }));
+        co_await c.shutdown();
+    };
+    c.rpc.run(body);
+}
+
+TEST_CASE("the table workers apply Merkle updates and flush queued inserts to the cluster",
+          "[table][replicated_table]")
+{
+    table_cluster<> c(3);
+    util::worker_timing timing;
+    timing.idle_recheck = std::chrono::milliseconds(20);
+    util::background_runner runner(c.rpc.io.get_executor(), timing);
+    auto body = [&]() -> net::awaitable<void> {
+        co_await c.connect_all();
+        c[0].table->spawn_workers(runner, c.rpc.io.get_executor());
+        auto list = runner.list();
+        REQUIRE(list.size() == 2);
+        CHECK(list[0].name == "kv Merkle");
+        CHECK(list[1].name == "kv queue");
+        REQUIRE(c[0].store.db.transact(
+            [&](auto& tx) { return c[0].local->queue_insert(tx, kv("q", "x", 1, "queued")); }));
+        CHECK(co_await eventually([&] { return c.copies("q", "x", "queued") == 3; }));
+        CHECK(co_await eventually([&] {
+            return c[0].local->insert_queue_len().value() == 0 &&
+                   c[0].local->merkle().todo_len().value() == 0;
+        }));
+        CHECK_FALSE(c[0].local->merkle().root_hash(0).value().is_zero());
+        runner.request_stop();
+        CHECK(co_await eventually([&] {
+            for (auto const& w : runner.list()) {
+                if (w.state != util::worker_state::done) {
+                    return false;
+                }
+            }
+            return true;
+        }));
         co_await c.shutdown();
     };
     c.rpc.run(body);
