@@ -136,7 +136,10 @@ public:
     boost::asio::awaitable<util::result<std::size_t>> flush_insert_queue();
 
     /** Starts the workers "<table> Merkle" (applies the Merkle todo) and "<table> queue"
-        (@ref flush_insert_queue, woken by queued inserts).
+        (@ref flush_insert_queue, woken by queued inserts). For a replicated table use this
+        instead of @ref garage::table::spawn_workers (whose queue and GC act on this node
+        only), with @ref garage::table::syncer::spawn_worker and
+        @ref garage::table::table_gc::spawn_worker.
         @param runner Where the workers run. @param ex The executor of their timers. */
     void spawn_workers(util::background_runner& runner, util::net::any_io_executor ex);
 

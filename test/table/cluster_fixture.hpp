@@ -83,6 +83,18 @@ public:
                 REQUIRE(up);
             }
         }
+        // `connect` returns once this side is up; the accepting side lists the link a little later.
+        bool const all = co_await eventually([&] {
+            for (auto& a : nodes) {
+                for (auto& b : nodes) {
+                    if (a != b && !a->net->is_connected(b->id())) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        });
+        REQUIRE(all);
     }
 
     /// Cuts node `i` off from every other node (as if it were down).
@@ -119,6 +131,15 @@ public:
                 REQUIRE(up);
             }
         }
+        bool const back = co_await eventually([&] {
+            for (std::size_t j = 0; j < nodes.size(); ++j) {
+                if (j != i && !nodes[j]->net->is_connected(nodes[i]->id())) {
+                    return false;
+                }
+            }
+            return true;
+        });
+        REQUIRE(back);
     }
 
     /// Waits for every node's read repairs, then removes the endpoints.
