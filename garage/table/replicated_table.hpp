@@ -122,7 +122,8 @@ public:
 
         @param pk     The partition.
         @param start  The first sort key (inclusive); absent: from the first (or last, reverse).
-        @param filter Only entries that pass it (needs a filter type cereal can save: @ref garage::table::wire_filter).
+        @param filter Only entries that pass it (needs a filter type cereal can save: @ref
+       garage::table::wire_filter).
         @param limit  At most this many entries.
         @param dir    The direction.
         @return The entries in the order of `dir`; a quorum or decoding failure. */
