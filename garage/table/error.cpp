@@ -17,6 +17,12 @@ public:
             return "table update hook failed";
         case error::encode_failed:
             return "table entry cannot be encoded";
+        case error::invalid_entry:
+            return "received table entry cannot be decoded";
+        case error::unexpected_answer:
+            return "unexpected answer to a table RPC";
+        case error::partial_failure:
+            return "table maintenance failed with some nodes";
         }
         return "unknown table error";
     }
@@ -31,6 +37,12 @@ public:
             return util::condition::internal;
         case error::encode_failed:
             return util::condition::internal;
+        case error::invalid_entry:
+            return util::condition::bad_request;
+        case error::unexpected_answer:
+            return util::condition::internal;
+        case error::partial_failure:
+            return util::condition::unavailable;
         }
         return util::condition::internal;
     }

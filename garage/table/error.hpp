@@ -13,6 +13,9 @@ enum class error {
     key_too_long,      ///< partition hash plus sort key exceed the storage's key limit
     hook_failed,       ///< a schema's `updated` hook refused the write
     encode_failed,     ///< an entry could not be encoded (cereal or its `serialize` threw)
+    invalid_entry,     ///< a received entry (from another node) could not be decoded; nothing was written
+    unexpected_answer, ///< a node answered a table RPC with a message of the wrong kind
+    partial_failure,   ///< a background step (sync, offload, GC) failed with some nodes
 };
 
 /// @return The category of @ref garage::table::error (`"garage.table"`).

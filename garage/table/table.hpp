@@ -8,6 +8,7 @@
 #include <garage/table/error.hpp>
 #include <garage/table/merkle.hpp>
 #include <garage/table/schema.hpp>
+#include <garage/table/detail/hash.hpp>
 #include <garage/util/error.hpp>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace garage::table {
@@ -171,6 +173,88 @@ public:
         todo entries were handled. */
     util::result<std::size_t> gc_step();
 
+    /// @name Encoded access, for the cluster layer (replicated reads and writes, sync, GC)
+    /// Entries travel between nodes in their stored form (cereal, @ref garage::util::encode).
+    /// @{
+
+    /** One key and its stored bytes. */
+    using encoded_item = std::pair<std::string, std::string>;
+
+    /** The hash that sync and GC compare: of an entry's stored bytes (as in its Merkle leaf).
+        @param bytes The stored form of an entry.
+        @return Its hash. */
+    static util::hash32 value_hash(std::string_view bytes) { return detail::merkle_hash(bytes); }
+
+    /** Reads the stored bytes of one entry.
+        @param key The storage key (@ref tree_key).
+        @return The bytes, or `nullopt` if absent; a storage error. */
+    util::result<std::optional<std::string>> get_encoded(std::string_view key) const;
+
+    /** @ref get_range by partition hash, returning each entry's key and stored bytes.
+        @param phash    The partition hash (`partition_hash(pk)`).
+        @param start_sk The bytes of the first sort key (`sort_key_bytes(sk)`); absent: from the first
+                        (forward) or last (reverse).
+        @param filter   If not null, only entries that pass it.
+        @param limit    At most this many items.
+        @param dir      The direction.
+        @return The items in the order of `dir`; `error::corrupt_entry` if one does not decode. */
+    util::result<std::vector<encoded_item>> get_range_encoded(util::hash32 const& phash,
+                                                              std::optional<std::string> const& start_sk,
+                                                              filter_type const* filter, std::size_t limit,
+                                                              storage::direction dir) const;
+
+    /** Merges entries received in their stored form (from another node), in one transaction.
+        Every item is decoded first: one that does not decode refuses the whole batch, and
+        nothing is written.
+        @param items The encoded entries.
+        @return Nothing; `error::invalid_entry` (nothing written); or a failure of @ref insert_many. */
+    util::result<void> insert_encoded(std::span<std::string const> items);
+
+    /** Reads stored items in key order from `from` (inclusive) up to `to` (exclusive).
+        @param from  The first key.
+        @param to    The end (exclusive); absent: the end of the table.
+        @param limit At most this many items.
+        @return The items (key and stored bytes); a storage error. */
+    util::result<std::vector<encoded_item>>
+    scan_encoded(std::string_view from, std::optional<std::string> const& to, std::size_t limit) const;
+
+    /** Deletes each entry whose stored bytes still hash to the given hash (GC's
+        `DeleteIfEqualHash`, offload), running the `updated(old, nullptr)` hook, in one
+        transaction; entries changed meanwhile, or absent, are left alone.
+        @param items (storage key, value hash) pairs.
+        @return How many entries were deleted; a storage or hook error (nothing deleted). */
+    util::result<std::size_t>
+    delete_if_equal_hash(std::span<std::pair<std::string, util::hash32> const> items);
+
+    /** Reads up to `limit` queued inserts without removing them (the replicated flush).
+        @param limit At most this many.
+        @return The queued items (key and stored bytes), in key order. */
+    util::result<std::vector<encoded_item>> insert_queue_peek(std::size_t limit) const;
+
+    /** Removes queued inserts that still hold the given bytes (those merged into meanwhile stay).
+        @param items Items returned by @ref insert_queue_peek.
+        @return Nothing; a storage error. */
+    util::result<void> insert_queue_remove_if_equal(std::span<encoded_item const> items);
+
+    /** A scheduled tombstone collection (an item of `<name>:gc_todo_v2`). */
+    struct gc_todo_item {
+        std::string todo_key;    ///< its key in the todo tree (u64 BE time ‖ storage key)
+        std::string key;         ///< the tombstone's storage key
+        util::hash32 value_hash; ///< the hash of the tombstone's stored bytes when scheduled
+    };
+
+    /** Reads the scheduled collections whose GC delay has passed.
+        @param now_msec The current time (`util::now_msec()`).
+        @param limit    At most this many.
+        @return The due items, oldest first; malformed todo keys are removed on the way. */
+    util::result<std::vector<gc_todo_item>> gc_todo_due(std::uint64_t now_msec, std::size_t limit);
+
+    /** Removes scheduled collections.
+        @param todo_keys Their `todo_key`s.
+        @return Nothing; a storage error. */
+    util::result<void> gc_todo_remove(std::span<std::string const> todo_keys);
+    /// @}
+
     /// @return The Merkle trees of this table.
     merkle_type& merkle() noexcept { return merkle_; }
     /// @return The Merkle trees of this table.
@@ -213,6 +297,12 @@ private:
     util::result<std::optional<entry_type>> decode_at(std::string_view key, std::string_view bytes) const;
     util::result<std::string> encode_at(std::string_view key, entry_type const& e) const;
     util::failure key_error(std::string_view key, util::failure const& inner) const;
+    util::result<bool> delete_if_hash_in(transaction_type& tx, std::string_view key, std::string_view vhash,
+                                         merkle_todo_batch& removed);
+    template <class F>
+    util::result<void> scan_partition(util::hash32 const& phash, std::optional<std::string> const& start_sk,
+                                      filter_type const* filter, std::size_t limit, storage::direction dir,
+                                      F&& out) const;
     util::result<void> check_key(std::string const& key) const;
     void notify_merkle() const
     {

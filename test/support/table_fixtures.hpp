@@ -47,6 +47,11 @@ struct kv_entry {
 /// Filter: entries whose value starts with a prefix.
 struct value_prefix {
     std::string prefix;
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(prefix); // range reads of a replicated table send their filter to the other nodes
+    }
 };
 
 struct kv_schema {

@@ -366,25 +366,25 @@ table<Schema, Replication, Storage>::get(partition_key_type const& pk, sort_key_
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication, Storage>::get_range(
-    partition_key_type const& pk, std::optional<sort_key_type> const& start,
-    std::optional<filter_type> const& filter, std::size_t limit, storage::direction dir) const
+template <class F>
+util::result<void> table<Schema, Replication, Storage>::scan_partition(
+    util::hash32 const& phash, std::optional<std::string> const& start_sk, filter_type const* filter,
+    std::size_t limit, storage::direction dir, F&& out) const
 {
-    std::vector<entry_type> out;
     if (limit == 0) {
-        return out;
+        return {};
     }
-    auto const phash = garage::table::partition_hash(pk);
     std::string const prefix(phash.view());
     std::optional<std::string> from;
-    if (start) {
-        from = tree_key(pk, *start);
+    if (start_sk) {
+        from = prefix + *start_sk;
     } else if (dir == storage::direction::forward) {
         from = prefix;
     } else {
         from = detail::prefix_successor(prefix);
     }
     std::optional<util::failure> err;
+    std::size_t count = 0;
     auto visit = [&](std::string_view k, std::string_view v) {
         if (!k.starts_with(prefix)) {
             // Reverse from the successor of the prefix: skip keys above the partition.
@@ -395,10 +395,11 @@ util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication
             err = e.error();
             return false;
         }
-        if (!filter || Schema::matches_filter(**e, *filter)) {
-            out.push_back(std::move(**e));
+        if (filter == nullptr || Schema::matches_filter(**e, *filter)) {
+            out(k, v, std::move(**e));
+            ++count;
         }
-        return out.size() < limit;
+        return count < limit;
     };
     std::optional<std::string_view> from_view;
     if (from) {
@@ -410,7 +411,241 @@ util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication
     if (err) {
         return *err;
     }
+    return {};
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename Schema::entry_type>> table<Schema, Replication, Storage>::get_range(
+    partition_key_type const& pk, std::optional<sort_key_type> const& start,
+    std::optional<filter_type> const& filter, std::size_t limit, storage::direction dir) const
+{
+    std::vector<entry_type> out;
+    std::optional<std::string> start_sk;
+    if (start) {
+        auto&& bytes = garage::table::sort_key_bytes(*start);
+        start_sk = std::string(std::string_view(bytes));
+    }
+    auto r = scan_partition(
+        garage::table::partition_hash(pk), start_sk, filter ? &*filter : nullptr, limit, dir,
+        [&](std::string_view, std::string_view, entry_type&& e) { out.push_back(std::move(e)); });
+    if (!r) {
+        return r.error();
+    }
     return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename table<Schema, Replication, Storage>::encoded_item>>
+table<Schema, Replication, Storage>::get_range_encoded(util::hash32 const& phash,
+                                                       std::optional<std::string> const& start_sk,
+                                                       filter_type const* filter, std::size_t limit,
+                                                       storage::direction dir) const
+{
+    std::vector<encoded_item> out;
+    auto r = scan_partition(phash, start_sk, filter, limit, dir,
+                            [&](std::string_view k, std::string_view v, entry_type&&) {
+                                out.emplace_back(std::string(k), std::string(v));
+                            });
+    if (!r) {
+        return r.error();
+    }
+    return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::optional<std::string>>
+table<Schema, Replication, Storage>::get_encoded(std::string_view key) const
+{
+    if (key.size() > storage::max_key_size) {
+        return std::optional<std::string>();
+    }
+    auto raw = db_.get(trees_.store, key);
+    if (!raw) {
+        return key_error(key, raw.error());
+    }
+    if (!*raw) {
+        return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::string(**raw));
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span<std::string const> items)
+{
+    std::vector<entry_type> entries;
+    entries.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        auto e = util::decode<entry_type>(items[i]);
+        if (!e) {
+            return util::failure(error::invalid_entry, "table `" + std::string(Schema::table_name) +
+                                                           "`: item " + std::to_string(i) + " of " +
+                                                           std::to_string(items.size()) +
+                                                           " does not decode: " + e.error().message);
+        }
+        entries.push_back(std::move(*e));
+    }
+    return insert_many(entries);
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename table<Schema, Replication, Storage>::encoded_item>>
+table<Schema, Replication, Storage>::scan_encoded(std::string_view from, std::optional<std::string> const& to,
+                                                  std::size_t limit) const
+{
+    std::vector<encoded_item> out;
+    if (limit == 0) {
+        return out;
+    }
+    auto r = db_.for_each(trees_.store, from, storage::direction::forward,
+                          [&](std::string_view k, std::string_view v) {
+                              if (to && k >= std::string_view(*to)) {
+                                  return false;
+                              }
+                              out.emplace_back(std::string(k), std::string(v));
+                              return out.size() < limit;
+                          });
+    if (!r) {
+        return r.error();
+    }
+    return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<bool>
+table<Schema, Replication, Storage>::delete_if_hash_in(transaction_type& tx, std::string_view key,
+                                                       std::string_view vhash, merkle_todo_batch& removed)
+{
+    auto cur = tx.get(trees_.store, key);
+    if (!cur) {
+        return cur.error();
+    }
+    if (!*cur || detail::merkle_hash(**cur).view() != vhash) {
+        return false;
+    }
+    if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
+        auto old = decode_at(key, **cur);
+        if (!old) {
+            return old.error();
+        }
+        if (auto h = schema_.updated(tx, &**old, nullptr); !h) {
+            return h.error();
+        }
+    }
+    if (auto d = tx.remove(trees_.store, key); !d) {
+        return d.error();
+    }
+    removed.add(key, std::nullopt);
+    return true;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::size_t> table<Schema, Replication, Storage>::delete_if_equal_hash(
+    std::span<std::pair<std::string, util::hash32> const> items)
+{
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<std::size_t> {
+        merkle_todo_batch removed;
+        detail::open_batch_scope scope(open_batch_, removed);
+        std::size_t n = 0;
+        for (auto const& [key, vhash] : items) {
+            auto d = delete_if_hash_in(tx, key, vhash.view(), removed);
+            if (!d) {
+                return d.error();
+            }
+            n += *d ? 1 : 0;
+        }
+        if (auto m = merkle_.record(tx, removed); !m) {
+            return m.error();
+        }
+        return n;
+    });
+    if (r && *r > 0) {
+        notify_merkle();
+    }
+    return r;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename table<Schema, Replication, Storage>::encoded_item>>
+table<Schema, Replication, Storage>::insert_queue_peek(std::size_t limit) const
+{
+    std::vector<encoded_item> out;
+    if (limit == 0) {
+        return out;
+    }
+    auto r = db_.for_each(trees_.insert_queue, std::nullopt, storage::direction::forward,
+                          [&](std::string_view k, std::string_view v) {
+                              out.emplace_back(std::string(k), std::string(v));
+                              return out.size() < limit;
+                          });
+    if (!r) {
+        return r.error();
+    }
+    return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void>
+table<Schema, Replication, Storage>::insert_queue_remove_if_equal(std::span<encoded_item const> items)
+{
+    return db_.transact([&](transaction_type& tx) -> util::result<void> {
+        for (auto const& [k, v] : items) {
+            auto cur = tx.get(trees_.insert_queue, k);
+            if (!cur) {
+                return cur.error();
+            }
+            if (*cur && **cur == v) {
+                if (auto d = tx.remove(trees_.insert_queue, k); !d) {
+                    return d.error();
+                }
+            }
+        }
+        return {};
+    });
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename table<Schema, Replication, Storage>::gc_todo_item>>
+table<Schema, Replication, Storage>::gc_todo_due(std::uint64_t now_msec, std::size_t limit)
+{
+    auto const delay = static_cast<std::uint64_t>(options_.gc_delay.count());
+    std::vector<gc_todo_item> out;
+    std::vector<std::string> bad;
+    auto it = db_.for_each(trees_.gc_todo, std::nullopt, storage::direction::forward,
+                           [&](std::string_view k, std::string_view v) {
+                               if (k.size() < 8 + util::hash32::size_bytes ||
+                                   v.size() != util::hash32::size_bytes) {
+                                   bad.emplace_back(k); // garbage: removed below
+                                   return true;
+                               }
+                               if (detail::get_u64_be(k) + delay > now_msec) {
+                                   return false; // ordered by time: the rest is younger
+                               }
+                               out.push_back(gc_todo_item{std::string(k), std::string(k.substr(8)),
+                                                          util::hash32::from_bytes(v).value()});
+                               return out.size() < limit;
+                           });
+    if (!it) {
+        return it.error();
+    }
+    if (!bad.empty()) {
+        if (auto r = gc_todo_remove(bad); !r) {
+            return r.error();
+        }
+    }
+    return out;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void> table<Schema, Replication, Storage>::gc_todo_remove(std::span<std::string const> todo_keys)
+{
+    return db_.transact([&](transaction_type& tx) -> util::result<void> {
+        for (auto const& k : todo_keys) {
+            if (auto d = tx.remove(trees_.gc_todo, k); !d) {
+                return d.error();
+            }
+        }
+        return {};
+    });
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -493,24 +728,8 @@ util::result<std::size_t> table<Schema, Replication, Storage>::gc_step()
                 continue;
             }
             std::string_view const key = std::string_view(gk).substr(8);
-            auto cur = tx.get(trees_.store, key);
-            if (!cur) {
-                return cur.error();
-            }
-            if (*cur && detail::merkle_hash(**cur).view() == vhash) {
-                if constexpr (detail::has_updated_hook<Schema, transaction_type>) {
-                    auto old = decode_at(key, **cur);
-                    if (!old) {
-                        return old.error();
-                    }
-                    if (auto h = schema_.updated(tx, &**old, nullptr); !h) {
-                        return h.error();
-                    }
-                }
-                if (auto d = tx.remove(trees_.store, key); !d) {
-                    return d.error();
-                }
-                removed.add(key, std::nullopt);
+            if (auto d = delete_if_hash_in(tx, key, vhash, removed); !d) {
+                return d.error();
             }
             if (auto d = tx.remove(trees_.gc_todo, gk); !d) {
                 return d.error();
