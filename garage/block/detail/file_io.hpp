@@ -33,7 +33,9 @@ util::result<read_status> read_file_limited(std::filesystem::path const& path, s
                                             std::string& out);
 
 /** Creates `path` (which must not exist) with `bytes`; fsyncs it when `sync`. Removes it
-    again on failure. */
+    again on failure. Files of 256 KiB and more are written with O_DIRECT (through a reused
+    aligned buffer, the unaligned tail buffered), falling back to buffered writes where the
+    file system refuses direct I/O. */
 util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync);
 
 /// fsyncs a directory (so that a rename or unlink in it is durable).
