@@ -87,8 +87,8 @@ struct block_get_options {
     resync workers on a thread pool that runs neither the network's executor nor `blocking`.
 
     @tparam Storage     Models @ref garage::storage::storage_backend (the manager's metadata DB).
-    @tparam Replication Models @ref garage::replication::replication_policy: which nodes store
-                        a block (by its hash), the write sets and the write quorum.
+    @tparam Replication Models @ref garage::replication::replication_policy (which nodes store
+                        a block, by its hash; the write sets and the write quorum).
 
     @par Thread Safety
     Distinct objects: safe. Shared objects: safe; the coroutines may run on any thread of the
@@ -133,7 +133,8 @@ public:
 
     /** Unregisters the endpoint, refuses new work (the fetcher then fails with
         `error::block_not_found`) and waits until every call in flight, including the
-        background remainder of puts, has ended. Idempotent. */
+        background remainder of puts, has ended. Idempotent.
+        @return An awaitable that completes once nothing is in flight any more. */
     boost::asio::awaitable<void> stop();
 
     /** Encodes `data` as the manager would store it (zstd at its `compression_level`, on the

@@ -127,7 +127,7 @@ TEST_CASE("A block get skips a corrupt copy, which is set aside on its node and 
         auto const data = test::random_bytes(200 * 1024, 5);
         auto const h = util::blake2sum(data);
         REQUIRE(co_await c[0].exchange->put_block(h, data));
-        REQUIRE(co_await test::eventually([&] { return holds(c[2], h); }));
+        REQUIRE(co_await test::eventually([&] { return holds(c[1], h) && holds(c[2], h); }));
         // Corrupt node 1's copy; node 3 asks node 1 first.
         auto loc = c[1].manager->find_block(h);
         REQUIRE(loc);
@@ -269,6 +269,36 @@ TEST_CASE("A resync does not fetch a referenced block this node does not store",
         CHECK(step->outcome == block::resync_outcome::processed);
         CHECK_FALSE(holds(c[3], h));
         CHECK(*m3->resync_errors_len() == 0);
+    };
+    c.run(body);
+}
+
+TEST_CASE("An unreferenced block goes to the storage nodes that still reference it before it is deleted",
+          "[block][exchange][resync]")
+{
+    block_cluster c(block_cluster_options{.gc_delay = 0ms});
+    auto body = [&]() -> net::awaitable<void> {
+        auto const data = test::random_bytes(300 * 1024, 14);
+        auto const h = util::blake2sum(data);
+        auto* m0 = c[0].manager.get();
+        REQUIRE(co_await c[0].on_pool([m0, h, &data] { return m0->write_block(h, data); }));
+        // Node 0's last reference goes; node 1 references the block but lacks it; node 2 neither.
+        co_await incref(c[0], h);
+        REQUIRE(co_await c[0].on_pool(
+            [m0, h] { return m0->storage().transact([&](auto& tx) { return m0->decref(tx, h); }); }));
+        co_await incref(c[1], h);
+        bool gone = false;
+        for (int i = 0; i < 4 && !gone; ++i) {
+            auto step = co_await c[0].on_pool([m0] { return m0->resync_step(); });
+            REQUIRE(step);
+            gone = !holds(c[0], h);
+        }
+        CHECK(gone);
+        CHECK(holds(c[1], h));       // it needed the block: it got it first
+        CHECK_FALSE(holds(c[2], h)); // it did not
+        auto got = co_await c[1].on_pool([m1 = c[1].manager.get(), h] { return m1->read_block(h); });
+        REQUIRE(got);
+        CHECK(*got == data);
     };
     c.run(body);
 }
