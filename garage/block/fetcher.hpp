@@ -45,6 +45,32 @@ public:
         @return Success once every node that should store the block has it; a failure to
                 keep the local copy and retry later. */
     virtual util::result<void> offload(util::hash32 const& h, block_reader const& read) = 0;
+
+    /** Whether this node is one of the nodes that should store block `h` (under the current
+        replication). A resync hands a block this node should not store to those nodes and
+        deletes the local copy (@ref hand_over), and does not fetch it when it is missing.
+        @param h The block's hash.
+        @return True by default: a node alone stores every block. */
+    virtual bool should_store(util::hash32 const& h)
+    {
+        (void)h;
+        return true;
+    }
+
+    /** Before this node deletes its copy of a block it should not store (e.g. after a layout
+        change): makes sure that every node that should store it has it, sending it to those
+        that lack it (read it with `read` only if some node lacks it).
+        @param h    The block's hash.
+        @param read Reads the local copy, verified.
+        @return Success once every node that should store the block has it (then the local
+                copy is deleted); a failure to keep the local copy and retry later. The default
+                keeps every copy. */
+    virtual util::result<void> hand_over(util::hash32 const& h, block_reader const& read)
+    {
+        (void)read;
+        return util::failure(error::invalid_options,
+                             "no other node to hand block " + h.to_hex() + " over to");
+    }
 };
 
 /** The fetcher of a node alone: nothing can be fetched and nothing needs offloading.

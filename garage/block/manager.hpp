@@ -113,8 +113,10 @@ struct resync_step_result {
     u64_be(last_try)`). @ref resync_step takes the first due block and: deletes its files if
     its count is zero and due (after asking the @ref garage::block::block_fetcher to offload
     it, and re-checking the count and the files' age under the block's mutex); fetches it
-    through the fetcher if it is referenced but missing. A failure is recorded and retried
-    with exponential back-off.
+    through the fetcher if it is referenced but missing and this node should store it; hands
+    it over to the nodes that should store it and deletes the local copy if this node should
+    not store it (@ref garage::block::block_fetcher::should_store, e.g. after a layout
+    change). A failure is recorded and retried with exponential back-off.
 
     Blocking: every member function does file or DB I/O; call them from a thread pool.
     None may be called from inside a transaction of the same backend, except @ref incref
@@ -312,6 +314,45 @@ public:
         @return Success; `error::block_not_found` if it is not in error. */
     util::result<void> clear_backoff(util::hash32 const& h);
 
+    /** Queues a resync check of each block of `hashes` in `delay`, in one transaction
+        (`garage repair blocks` queues every block it finds this way).
+        @param hashes The blocks' hashes.
+        @param delay  How long from now.
+        @return Success; storage errors. */
+    util::result<void> put_to_resync_many(std::vector<util::hash32> const& hashes,
+                                          std::chrono::milliseconds delay);
+
+    /** Lists the blocks that have a reference count entry (tree `block_local_rc`: referenced,
+        or unreferenced and not yet collected), in hash order.
+        @param after List the hashes after this one (all from the start when absent).
+        @param max   The most hashes returned.
+        @return Up to `max` hashes; fewer only at the end of the tree; storage errors. */
+    util::result<std::vector<util::hash32>> list_referenced(std::optional<util::hash32> const& after,
+                                                            std::size_t max) const
+    {
+        return list_keys(trees_.rc, after, max);
+    }
+
+    /** Lists the small blocks kept in the metadata DB, in hash order.
+        @param after List the hashes after this one (all from the start when absent).
+        @param max   The most hashes returned.
+        @return Up to `max` hashes; fewer only at the end of the tree; storage errors. */
+    util::result<std::vector<util::hash32>> list_small(std::optional<util::hash32> const& after,
+                                                       std::size_t max) const
+    {
+        return list_keys(trees_.small, after, max);
+    }
+
+    /** Replaces how this node reaches the others (@ref garage::block::block_fetcher), e.g.
+        with the RPC fetcher of a @ref garage::block::block_exchange made after the manager.
+        @param fetcher The new fetcher; `nullptr` sets a @ref garage::block::null_block_fetcher.
+        @par Thread Safety
+        Call before the resync workers start and before sharing the manager. */
+    void set_fetcher(std::unique_ptr<block_fetcher> fetcher)
+    {
+        fetcher_ = fetcher ? std::move(fetcher) : std::make_unique<null_block_fetcher>();
+    }
+
     /** Sets the function called after a resync is queued (to wake resync workers).
         @param f Must be cheap and thread-safe; it may be called from inside a transaction. */
     void on_resync_queued(std::function<void()> f) { resync_wakeup_ = std::move(f); }
@@ -357,6 +398,9 @@ private:
     util::result<void> put_to_resync_at(util::hash32 const& h, std::uint64_t when_msec);
     util::result<void> resync_block(util::hash32 const& h);
     util::result<void> delete_if_unneeded(util::hash32 const& h);
+    util::result<void> delete_misplaced(util::hash32 const& h);
+    util::result<std::vector<util::hash32>>
+    list_keys(tree_type const& tree, std::optional<util::hash32> const& after, std::size_t max) const;
     util::result<std::optional<data_block>> read_small(util::hash32 const& h, std::string* plain_out);
     util::result<bool> delete_small_if_unneeded(util::hash32 const& h,
                                                 std::optional<std::uint64_t>& retry_at);

@@ -418,3 +418,30 @@ util::result<scrub_step_result> block_store::scrub_step(scrub_cursor& c)
 }
 
 } // namespace garage::block
+
+namespace garage::block {
+
+std::vector<util::hash32> block_store::list_step(scrub_cursor& c, std::size_t max) const
+{
+    std::vector<util::hash32> out;
+    while (out.size() < max && !c.finished_) {
+        if (c.pending_.empty()) {
+            if (c.in_folder_) {
+                ++c.prefix_;
+                c.in_folder_ = false;
+            }
+            next_folder(c);
+            continue;
+        }
+        auto const kind = classify(c.pending_.front().filename().string());
+        c.pending_.pop_front();
+        if (kind.kind == file_kind::plain || kind.kind == file_kind::compressed) {
+            if (out.empty() || out.back() != kind.hash) { // `x` and `x.zst` side by side
+                out.push_back(kind.hash);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace garage::block

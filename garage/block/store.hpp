@@ -178,6 +178,15 @@ public:
         @return What was done; an I/O error stops the step (the cursor stays valid). */
     util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
 
+    /** Lists the blocks of the next files of a walk over every data directory (the walk of
+        @ref scrub_step, without reading the files): for `garage repair blocks`, which queues
+        every stored block for a resync check.
+        @param cursor The position of the walk; advanced past the files listed.
+        @param max    The most hashes returned.
+        @return Up to `max` hashes (a block stored twice may appear twice); fewer only when the
+                walk has ended (`cursor.finished()`). */
+    std::vector<util::hash32> list_step(scrub_cursor& cursor, std::size_t max) const;
+
     /// @return The number of corrupt copies set aside since this store was made.
     std::uint64_t corruptions() const noexcept { return corruptions_.load(std::memory_order_relaxed); }
 

@@ -28,6 +28,7 @@ struct fanout {
     std::size_t in_flight = 0;
     std::vector<std::shared_ptr<net::cancellation_signal>> signals;
     util::async_notify notify;
+    std::shared_ptr<void> hold; // request_strategy::hold_until_done: released with the last request
 };
 
 void launch(network& n, std::shared_ptr<fanout> const& st, util::node_id node, std::string const& path,
@@ -150,6 +151,7 @@ rpc_helper::raw_try_call_many(std::vector<util::node_id> nodes, std::string path
     }
     auto const ordered = request_order(std::move(nodes));
     auto st = std::make_shared<fanout>(net_.get_executor());
+    st->hold = std::move(strategy.hold_until_done);
     if (ordered.size() < quorum) {
         co_return quorum_failure(quorum, ordered.size(), *st);
     }
@@ -198,6 +200,7 @@ rpc_helper::raw_try_write_many_sets(std::vector<std::vector<util::node_id>> writ
         }
     }
     auto st = std::make_shared<fanout>(net_.get_executor());
+    st->hold = std::move(strategy.hold_until_done);
     for (auto const& set : write_sets) {
         if (set.size() < quorum) {
             co_return util::failure(error::quorum_not_reached,

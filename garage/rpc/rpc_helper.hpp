@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,6 +32,10 @@ struct request_strategy {
     std::optional<std::chrono::milliseconds> timeout;
     /// Send to every node at once instead of only `quorum` at first (then more on failures).
     bool send_all_at_once = false;
+    /// Kept alive until every request of the call has ended, including those that go on in
+    /// the background once the quorum is reached (e.g. a lease on a RAM budget held while a
+    /// block is still being sent to the last node); may be empty.
+    std::shared_ptr<void> hold_until_done;
 };
 
 /** The successful answers of a quorum call, each with the node that gave it.

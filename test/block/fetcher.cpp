@@ -24,4 +24,19 @@ TEST_CASE("the null fetcher has nothing to fetch and nothing to offload", "[bloc
     block::block_fetcher& base = f;
     CHECK_FALSE(base.fetch(h));
 }
+
+TEST_CASE("a node alone should store every block and never hands one over", "[block][fetcher]")
+{
+    block::null_block_fetcher f;
+    util::hash32 h;
+    h[1] = 9;
+    CHECK(f.should_store(h));
+    bool read = false;
+    auto r = f.hand_over(h, [&]() -> util::result<block::data_block> {
+        read = true;
+        return block::data_block{};
+    });
+    CHECK_FALSE(r); // keeps the copy
+    CHECK_FALSE(read);
+}
 } // namespace

@@ -518,6 +518,13 @@ util::result<void> block_manager<Storage>::resync_block(util::hash32 const& h)
         if (auto d = delete_if_unneeded(h); !d) {
             return d;
         }
+    } else if (exists && !fetcher_->should_store(h)) {
+        // Misplaced here (the layout changed): the nodes that should store it get it first.
+        auto off = fetcher_->hand_over(h, [this, &h] { return read_raw_block(h); });
+        if (!off) {
+            return off;
+        }
+        return delete_misplaced(h);
     } else if (exists) {
         if (auto at = rc->deletable_at(); at && *at > now) {
             // Not due yet (queued early, e.g. by a read): look again when it is.
@@ -553,7 +560,7 @@ util::result<void> block_manager<Storage>::resync_block(util::hash32 const& h)
         }
     }
 
-    if (!rc->is_zero() && !exists) {
+    if (!rc->is_zero() && !exists && fetcher_->should_store(h)) {
         // Referenced here but missing: fetch it from a node that has it.
         auto blk = fetcher_->fetch(h);
         if (!blk) {
@@ -605,6 +612,91 @@ util::result<void> block_manager<Storage>::delete_if_unneeded(util::hash32 const
         return put_to_resync_at(h, *retry_at);
     }
     return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::delete_misplaced(util::hash32 const& h)
+{
+    // Look again under the block's mutex (or in the transaction): the replication may have
+    // changed back while the block was handed over.
+    auto small = db_.transact([&](transaction_type& tx) -> util::result<bool> {
+        auto stored = tx.get(trees_.small, h.view());
+        if (!stored) {
+            return stored.error();
+        }
+        if (!*stored || fetcher_->should_store(h)) {
+            return false;
+        }
+        auto rm = tx.remove(trees_.small, h.view());
+        if (!rm) {
+            return rm.error();
+        }
+        return true;
+    });
+    if (!small) {
+        return small.error();
+    }
+    auto deleted = store_.delete_if(h, [&](std::vector<block_location> const&) -> util::result<bool> {
+        return !fetcher_->should_store(h);
+    });
+    if (!deleted) {
+        return deleted.error();
+    }
+    if (*small || *deleted > 0) {
+        detail::log_info("block " + h.to_hex() +
+                         " handed over to the nodes that store it; local copy deleted");
+    }
+    return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<std::vector<util::hash32>>
+block_manager<Storage>::list_keys(tree_type const& tree, std::optional<util::hash32> const& after,
+                                  std::size_t max) const
+{
+    std::vector<util::hash32> out;
+    if (max == 0) {
+        return out;
+    }
+    std::optional<std::string_view> start;
+    if (after) {
+        start = after->view();
+    }
+    auto r =
+        db_.for_each(tree, start, storage::direction::forward, [&](std::string_view k, std::string_view) {
+            auto h = util::hash32::from_bytes(k);
+            if (!h || (after && *h == *after)) {
+                return true; // a malformed key is skipped (resync_step reports those of the queue)
+            }
+            out.push_back(*h);
+            return out.size() < max;
+        });
+    if (!r) {
+        return r.error();
+    }
+    return out;
+}
+
+template <storage::storage_backend Storage>
+util::result<void> block_manager<Storage>::put_to_resync_many(std::vector<util::hash32> const& hashes,
+                                                              std::chrono::milliseconds delay)
+{
+    if (hashes.empty()) {
+        return {};
+    }
+    auto const when = util::now_msec() + detail::to_msec(delay);
+    auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
+        for (auto const& h : hashes) {
+            if (auto q = queue_in(tx, h, when); !q) {
+                return q;
+            }
+        }
+        return {};
+    });
+    if (r) {
+        notify_resync();
+    }
+    return r;
 }
 
 template <storage::storage_backend Storage>

@@ -1,5 +1,5 @@
 // Test that header file is self-contained.
-#include <garage/api/http/byte_budget.hpp>
+#include <garage/util/byte_budget.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +14,7 @@
 
 namespace {
 namespace net = boost::asio;
-using garage::api::http::byte_budget;
+using garage::util::byte_budget;
 
 /// Acquires `n` bytes into `out` and records its turn in `order`.
 net::awaitable<void> take(byte_budget& b, std::uint64_t n, std::optional<byte_budget::lease>& out,
@@ -33,7 +33,7 @@ void run_ready(net::io_context& ioc)
 }
 
 TEST_CASE("A byte budget grants leases while bytes are available and takes them back on release",
-          "[api][byte_budget]")
+          "[util][byte_budget]")
 {
     byte_budget b(100);
     auto l1 = b.try_acquire(60);
@@ -56,7 +56,7 @@ TEST_CASE("A byte budget grants leases while bytes are available and takes them 
     CHECK(b.available() == 100);
 }
 
-TEST_CASE("A byte budget makes a coroutine wait until enough bytes come back", "[api][byte_budget]")
+TEST_CASE("A byte budget makes a coroutine wait until enough bytes come back", "[util][byte_budget]")
 {
     net::io_context ioc;
     byte_budget b(100);
@@ -79,7 +79,7 @@ TEST_CASE("A byte budget makes a coroutine wait until enough bytes come back", "
 }
 
 TEST_CASE("A byte budget serves waiters in arrival order, a small request not overtaking a large one",
-          "[api][byte_budget]")
+          "[util][byte_budget]")
 {
     net::io_context ioc;
     byte_budget b(100);
@@ -102,7 +102,7 @@ TEST_CASE("A byte budget serves waiters in arrival order, a small request not ov
 }
 
 TEST_CASE("A byte budget clamps a request larger than itself, and capacity 0 means unlimited",
-          "[api][byte_budget]")
+          "[util][byte_budget]")
 {
     net::io_context ioc;
     byte_budget b(100);
@@ -124,7 +124,7 @@ TEST_CASE("A byte budget clamps a request larger than itself, and capacity 0 mea
 }
 
 TEST_CASE("A byte budget never lends more than its capacity to coroutines on several threads",
-          "[api][byte_budget]")
+          "[util][byte_budget]")
 {
     net::thread_pool pool(4);
     byte_budget b(10);
@@ -149,6 +149,22 @@ TEST_CASE("A byte budget never lends more than its capacity to coroutines on sev
     CHECK(done == 8);
     CHECK(peak <= 9); // three leases of 3 fit in 10, a fourth never
     CHECK(b.available() == 10);
+    CHECK(b.peak_in_use() <= 9);
+    CHECK(b.peak_in_use() >= 3);
+}
+
+TEST_CASE("A byte budget remembers the most bytes ever lent at once", "[util][byte_budget]")
+{
+    byte_budget b(100);
+    CHECK(b.peak_in_use() == 0);
+    {
+        auto l1 = b.try_acquire(30);
+        auto l2 = b.try_acquire(50);
+        CHECK(b.peak_in_use() == 80);
+    }
+    auto l3 = b.try_acquire(10);
+    CHECK(b.available() == 90);
+    CHECK(b.peak_in_use() == 80); // a high-water mark: it does not go down
 }
 
 } // namespace
