@@ -5,6 +5,8 @@
 */
 
 #include <garage/api/http/server.hpp>
+#include <garage/layout/manager.hpp>
+#include <garage/layout/system.hpp>
 #include <garage/metrics/registry.hpp>
 #include <garage/util/worker.hpp>
 
@@ -44,6 +46,16 @@ struct admin_node_access {
     std::function<std::vector<std::pair<std::string, std::string>>()> get_worker_vars;
     /// Sets a worker variable (`POST /v1/worker/var`); a failure names an unknown variable or a bad value.
     std::function<util::result<void>(std::string_view name, std::string_view value)> set_worker_var;
+    /** The node's layout: `GET|POST /v1/layout`, `POST /v1/layout/apply`, `POST /v1/layout/revert`
+        and the layout version of `GET /v1/status` (with @ref system; without both these
+        answer `501`, and `GET /v1/health` describes this node alone). */
+    layout::layout_manager* layout = nullptr;
+    /// The node's membership services: `GET /v1/status`, `GET /v1/health`, `POST /v1/connect`.
+    layout::system* system = nullptr;
+    /// This node's RPC address (`ip:port`) for `GET /v1/status` when the membership services know none.
+    std::string rpc_address;
+    /// The version reported by `GET /v1/status` (`garageVersion`).
+    std::string garage_version = "unknown";
 };
 
 /** The name of the admin endpoint a request goes to, for logs and the `api_admin_*` metrics
@@ -72,6 +84,10 @@ inline std::string_view admin_endpoint_name(std::string_view method, std::string
     @par Thread Safety
     Shared objects: safe (each request reads and writes the model's tables).
 */
+namespace detail {
+struct reply;
+}
+
 template <class Model>
 class admin_api_server {
 public:
@@ -88,6 +104,10 @@ public:
     boost::asio::awaitable<void> handle(http::exchange& ex);
 
 private:
+    /// Serves the cluster endpoints (token checked here) when the node gave its layout and system.
+    boost::asio::awaitable<detail::reply> serve_cluster(std::string_view method, std::string path,
+                                                        std::string_view auth, std::string body);
+
     Model& model_;
     admin_settings settings_;
     admin_node_access node_;
