@@ -392,8 +392,25 @@ void print_layout(json::value const& l)
     } else {
         print_table(rows);
     }
+    auto zr = [](json::value const& p) {
+        auto const& z = p.at("zoneRedundancy");
+        return z.is_string() ? str(z) : str(z.at("atLeast"));
+    };
+    if (auto const* p = l.as_object().if_contains("parameters")) {
+        fmt::print("\nZone redundancy: {}\n", zr(*p));
+    }
     fmt::print("\nCurrent cluster layout version: {}\n", str(l.at("version")));
     auto const& staged = l.at("stagedRoleChanges").as_array();
+    auto const* staged_params = l.as_object().if_contains("stagedParameters");
+    bool const params = staged_params != nullptr && !staged_params->is_null();
+    if (params) {
+        fmt::print("\n==== STAGED PARAMETERS ====\nZone redundancy: {}\n", zr(*staged_params));
+    }
+    if (staged.empty() && params) {
+        fmt::print("\nTo apply the changes, use `garage layout apply --version {}`.\n",
+                   l.at("version").to_number<std::uint64_t>() + 1);
+        return;
+    }
     if (staged.empty()) {
         fmt::print("\nNo staged role changes.\n");
         return;
@@ -502,6 +519,9 @@ int main(int argc, char** argv)
     layout_apply->add_option("--version", apply_version,
                              "Version number of new configuration: this command will fail if it is not "
                              "exactly 1 + the previous configuration's version");
+    auto* layout_config = layout_cmd->add_subcommand("config", "Change parameters of the cluster layout");
+    layout_config->add_option("-r,--redundancy", redundancy, "Zone redundancy: a number, or \"maximum\"")
+        ->required();
     auto* layout_revert = layout_cmd->add_subcommand("revert", "Revert staged changes to cluster layout");
     layout_revert->add_flag("--yes", revert_yes,
                             "The revert operation will not be ran unless this flag is added");
@@ -716,6 +736,14 @@ int main(int argc, char** argv)
             }
             fmt::print("New cluster layout with updated role assignment has been applied in cluster.\n"
                        "Data will now be moved around between nodes accordingly.\n");
+        } else if (*layout_config) {
+            auto const z = must(layout::parse_zone_redundancy(redundancy));
+            json::value zr =
+                z.is_maximum() ? json::value("maximum") : json::value(json::object{{"atLeast", z.value()}});
+            json::value body =
+                json::object{{"roles", json::array{}}, {"parameters", {{"zoneRedundancy", zr}}}};
+            (void)must(c.call("POST", "/v1/layout", &body));
+            fmt::print("The zone redundancy parameter has been set to '{}'.\n", layout::to_string(z));
         } else if (*layout_revert) {
             if (!revert_yes) {
                 fail("Please add the --yes flag to run the layout revert operation");

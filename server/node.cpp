@@ -239,7 +239,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     i->model->spawn_workers(*i->runner, i->background.get_executor());
     i->block_control = block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
     i->worker_vars = std::make_unique<worker_variables>(i->block_control, *i->runner);
-    register_node_metrics(i->metrics, cfg, *i->model, *i->blocks);
+    register_node_metrics(i->metrics, cfg, *i->model, *i->blocks, i->system.get());
     i->runner->spawn(std::make_unique<model::lifecycle_worker<model_type>>(
         *i->model, i->background.get_executor(),
         model::lifecycle_worker_options{.state_file = cfg.metadata_dir / "lifecycle_worker_state"}));

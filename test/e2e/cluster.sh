@@ -125,6 +125,18 @@ remove_revert() {
         g 1 layout show | grep -q 'No staged role changes'
 }
 
+config_redundancy() {
+    g 1 layout config -r 2 && g 1 layout show | tee "$root/show_cfg.txt" &&
+        grep -q '^==== STAGED PARAMETERS ====' "$root/show_cfg.txt" && grep -q '^Zone redundancy: 2$' "$root/show_cfg.txt" &&
+        ! g 1 layout config -r 0 && g 1 layout revert --yes && ! g 1 layout show | grep -q 'STAGED PARAMETERS'
+}
+
+metrics_degraded() {
+    curl -fsS "http://127.0.0.1:$(garage_admin_port "$root/n1")/metrics" >"$root/metrics.txt" &&
+        grep -qx 'cluster_healthy 0' "$root/metrics.txt" && grep -qx 'cluster_available 1' "$root/metrics.txt" &&
+        grep -qx 'cluster_storage_nodes 3' "$root/metrics.txt" && grep -qx 'cluster_storage_nodes_ok 2' "$root/metrics.txt"
+}
+
 healthy_three() {
     health_is 1 healthy && admin 1 /v1/health | grep -q '"storageNodes":3'
 }
@@ -166,6 +178,7 @@ done
 check "a stale apply --version 1 is refused (400, Garage's message)" stale_apply_refused
 check "layout assign with an unknown node prefix fails" bash -c "! '$GARAGE_BIN' -c '$root/n1/garage.toml' layout assign ffffzzzz -z dc1 -c 1G"
 check "layout remove + revert --yes drops the staged change" remove_revert
+check "layout config -r 2 is staged and shown, -r 0 refused, revert drops it" config_redundancy
 check "/v1/health on node 1: healthy with 3 storage nodes" wait_for 20 healthy_three
 
 check "a node with a wrong rpc_secret starts" start_node 4
@@ -174,9 +187,12 @@ check "garage node connect from the wrong-secret node fails" bash -c "! '$GARAGE
 check "node 1 connecting to the wrong-secret node fails" bash -c "! '$GARAGE_BIN' -c '$root/n1/garage.toml' node connect '$id4'"
 check "the wrong-secret node never appears in node 1's status" wrong_secret_absent
 
-kill -9 "$(cat "$root/n3/server.pid")"
+pid3=$(cat "$root/n3/server.pid")
+kill -9 "$pid3"
+wait "$pid3" 2>/dev/null
 check "node 3 killed: node 1's /v1/health becomes degraded" wait_for 45 health_is 1 degraded
 check "garage status on node 1 lists node 3 among FAILED NODES" node3_failed
+check "/metrics on node 1: cluster_healthy 0, cluster_available 1, storage nodes ok 2/3" metrics_degraded
 check "SIGTERM stops node 2 promptly" sigterm_stops 2
 
 e2e_summary

@@ -224,7 +224,28 @@ TEST_CASE("POST /v1/layout refuses malformed changes and stages nothing", "[api]
     CHECK(f.call(http::verb::post, "/v1/layout", R"([{"id":")" + ida + R"(","remove":true}])").result_int() ==
           400);                                                                    // no role to remove
     CHECK(f.call(http::verb::post, "/v1/layout/apply", "{}").result_int() == 400); // version missing
-    CHECK(f.get_json("/v1/layout").at("stagedRoleChanges").as_array().empty());
+    CHECK(
+        f.call(http::verb::post, "/v1/layout", R"({"parameters":{"zoneRedundancy":"some"}})").result_int() ==
+        400);
+    CHECK(f.call(http::verb::post, "/v1/layout", R"({"parameters":{"zoneRedundancy":{"atLeast":0}}})")
+              .result_int() == 400);
+    auto const l = f.get_json("/v1/layout");
+    CHECK(l.at("stagedRoleChanges").as_array().empty());
+    CHECK(l.at("stagedParameters").is_null());
+}
+
+TEST_CASE("POST /v1/layout with parameters stages the zone redundancy; revert drops it",
+          "[api][admin][cluster]")
+{
+    fixture f;
+    auto r = f.call(http::verb::post, "/v1/layout",
+                    R"({"roles":[],"parameters":{"zoneRedundancy":{"atLeast":1}}})");
+    REQUIRE(r.result_int() == 200);
+    auto l = json::parse(r.body());
+    CHECK(l.at("parameters").at("zoneRedundancy").as_string() == "maximum");
+    CHECK(l.at("stagedParameters").at("zoneRedundancy").at("atLeast").to_number<int>() == 1);
+    REQUIRE(f.call(http::verb::post, "/v1/layout/revert").result_int() == 200);
+    CHECK(f.get_json("/v1/layout").at("stagedParameters").is_null());
 }
 
 TEST_CASE("POST /v1/connect connects a node of the cluster and reports the failures of the others",

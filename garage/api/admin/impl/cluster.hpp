@@ -58,7 +58,21 @@ inline cjson::object layout_json(layout::layout_helper const& h)
             staged.emplace_back(cjson::object{{"id", e.key.to_hex()}, {"remove", true}});
         }
     }
-    return {{"version", cur.version}, {"roles", std::move(roles)}, {"stagedRoleChanges", std::move(staged)}};
+    auto zr = [](layout::zone_redundancy z) -> cjson::value {
+        if (z.is_maximum()) {
+            return "maximum";
+        }
+        return cjson::object{{"atLeast", z.value()}};
+    };
+    auto const& staged_params = h.history().staging.get().parameters.get();
+    return {{"version", cur.version},
+            {"roles", std::move(roles)},
+            {"parameters", cjson::object{{"zoneRedundancy", zr(cur.parameters.redundancy)}}},
+            {"stagedRoleChanges", std::move(staged)},
+            {"stagedParameters",
+             staged_params == cur.parameters
+                 ? cjson::value(nullptr)
+                 : cjson::value(cjson::object{{"zoneRedundancy", zr(staged_params.redundancy)}})}};
 }
 
 /// A refused layout operation: 400 with the layer's message (Garage's wording).
@@ -158,10 +172,46 @@ inline boost::asio::awaitable<reply> cluster_connect(layout::system& sys, cjson:
 /// `POST /v1/layout` with `[{id, zone, capacity, tags}]` or `[{id, remove: true}]`.
 inline reply update_layout(layout::layout_manager& mgr, cjson::value const& body)
 {
-    if (!body.is_array()) {
+    // Garage v1: an array of role changes. Also accepted (Garage v2's form):
+    // `{"roles": [...], "parameters": {"zoneRedundancy": "maximum" | {"atLeast": n}}}`.
+    cjson::array const empty;
+    cjson::array const* changes = body.if_array();
+    if (auto const* o = body.if_object()) {
+        if (!o->contains("roles") && !o->contains("parameters")) {
+            return error_reply(400, "InvalidRequest",
+                               "Expected a JSON array of role changes, or {roles, parameters}");
+        }
+        changes = &empty;
+        if (auto const* r = o->if_contains("roles")) {
+            changes = r->if_array();
+        }
+        if (auto const* p = o->if_contains("parameters"); p && !p->is_null()) {
+            auto const* zr = p->is_object() ? p->as_object().if_contains("zoneRedundancy") : nullptr;
+            std::optional<layout::zone_redundancy> z;
+            if (zr && zr->is_string() && zr->as_string() == "maximum") {
+                z = layout::zone_redundancy::maximum();
+            } else if (auto const* al =
+                           zr && zr->is_object() ? zr->as_object().if_contains("atLeast") : nullptr;
+                       al && al->is_number()) {
+                boost::system::error_code ec;
+                auto const n = al->to_number<std::uint64_t>(ec);
+                if (!ec) {
+                    z = layout::zone_redundancy::at_least(n);
+                }
+            }
+            if (!z) {
+                return error_reply(400, "InvalidRequest",
+                                   "`parameters.zoneRedundancy` must be \"maximum\" or {\"atLeast\": n}");
+            }
+            if (auto r = mgr.stage_zone_redundancy(*z); !r) {
+                return layout_failure(r.error());
+            }
+        }
+    }
+    if (changes == nullptr) {
         return error_reply(400, "InvalidRequest", "Expected a JSON array of role changes");
     }
-    for (auto const& v : body.as_array()) {
+    for (auto const& v : *changes) {
         auto const* o = v.if_object();
         auto const* idv = o ? o->if_contains("id") : nullptr;
         if (idv == nullptr || !idv->is_string()) {
