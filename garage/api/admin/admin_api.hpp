@@ -65,6 +65,11 @@ struct admin_node_access {
     @return The endpoint's name; `"Options"` for `OPTIONS`; `"Unknown"` if none matches. */
 inline std::string_view admin_endpoint_name(std::string_view method, std::string_view target);
 
+/// Internals of the admin API.
+namespace detail {
+struct reply; // an endpoint's answer (detail/reply.hpp)
+} // namespace detail
+
 /** The admin API of one node.
 
     Endpoints: `GET /health`, `GET /check?domain=`, `GET /v1/health`, `GET /v1/status`, and the
@@ -72,7 +77,12 @@ inline std::string_view admin_endpoint_name(std::string_view method, std::string
     `/v1/bucket/allow`, `/v1/bucket/deny`, `/v1/bucket/alias/global`, `/v1/bucket/alias/local`),
     with Garage's field names. Every endpoint but `/health` and `/check` needs
     `Authorization: Bearer <admin_token>`; errors are JSON `{code, message, path, region}`.
-    The layout and cluster endpoints answer `501` until the cluster layer exists.
+    The cluster endpoints (`GET /v1/status`, `POST /v1/connect`, `GET|POST /v1/layout`,
+    `POST /v1/layout/apply`, `POST /v1/layout/revert`, and `GET /v1/health` from the real
+    cluster health) are served when the node gives its layout manager and membership services
+    (@ref admin_node_access); otherwise they answer `501` (`/v1/health`: this node alone).
+    `POST /v1/layout` takes Garage v1's array of role changes, or Garage v2's
+    `{roles, parameters: {zoneRedundancy}}`.
 
     Beyond Garage's v1 (whose CLI speaks RPC for these): `GET /metrics` (Prometheus text, with
     `metrics_token` when one is configured, else open), `GET /v1/stats` (the same figures as
@@ -84,10 +94,6 @@ inline std::string_view admin_endpoint_name(std::string_view method, std::string
     @par Thread Safety
     Shared objects: safe (each request reads and writes the model's tables).
 */
-namespace detail {
-struct reply;
-}
-
 template <class Model>
 class admin_api_server {
 public:
