@@ -1,7 +1,8 @@
 # Helpers to run a single Garage node from a directory (sourced by scripts/run and the e2e tests).
 #
 #   garage_write_config DIR S3_PORT ADMIN_PORT [WEB_PORT]   writes DIR/garage.toml with fresh secrets
-#   garage_start DIR                                     starts `garage server` in the background
+#   garage_start DIR                                     starts `garage server --single-node` in the background
+#                                                        (GARAGE_SERVER_ARGS, if set, replaces `--single-node`)
 #   garage_wait_healthy DIR                              waits for the admin API's /health
 #   garage_cli DIR ARGS...                               runs `garage -c DIR/garage.toml ARGS...`
 #   garage_stop DIR                                      stops the node (SIGTERM, then SIGKILL)
@@ -46,7 +47,9 @@ TOML
 
 garage_start() {
     local dir=$1
-    "$GARAGE_BIN" -c "$dir/garage.toml" server >"$dir/server.log" 2>&1 &
+    # --single-node by default (a node alone is its own layout); GARAGE_SERVER_ARGS overrides.
+    # shellcheck disable=SC2086
+    "$GARAGE_BIN" -c "$dir/garage.toml" server ${GARAGE_SERVER_ARGS---single-node} >"$dir/server.log" 2>&1 &
     echo $! >"$dir/server.pid"
 }
 

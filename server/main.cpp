@@ -4,6 +4,7 @@
 #include <server/admin_client.hpp>
 #include <server/node.hpp>
 
+#include <garage/layout/role.hpp>
 #include <garage/rpc/node_key.hpp>
 #include <garage/util/config.hpp>
 
@@ -13,6 +14,7 @@
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -277,6 +279,187 @@ void print_worker_info(json::value const& workers, std::size_t tid)
     fail("No worker with TID " + std::to_string(tid));
 }
 
+/// Prints tab-separated rows as aligned columns (two spaces between columns), as Garage does.
+void print_table(std::vector<std::string> const& rows)
+{
+    std::vector<std::vector<std::string>> cells;
+    std::vector<std::size_t> width;
+    for (auto const& r : rows) {
+        std::vector<std::string> c;
+        std::size_t pos = 0;
+        while (true) {
+            auto const tab = r.find('\t', pos);
+            c.push_back(r.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
+            if (tab == std::string::npos) {
+                break;
+            }
+            pos = tab + 1;
+        }
+        for (std::size_t k = 0; k < c.size(); ++k) {
+            if (width.size() <= k) {
+                width.push_back(0);
+            }
+            width[k] = std::max(width[k], c[k].size());
+        }
+        cells.push_back(std::move(c));
+    }
+    for (auto const& c : cells) {
+        std::string line;
+        for (std::size_t k = 0; k < c.size(); ++k) {
+            line += c[k];
+            if (k + 1 < c.size()) {
+                line += std::string(width[k] - c[k].size() + 2, ' ');
+            }
+        }
+        fmt::print("{}\n", line);
+    }
+}
+
+std::string short_id(json::value const& id)
+{
+    return str(id).substr(0, 16);
+}
+
+std::string capacity_text(json::value const& cap)
+{
+    return cap.is_null() ? std::string("gateway") : layout::format_bytes(cap.to_number<std::uint64_t>());
+}
+
+std::string tags_text(json::value const& tags)
+{
+    std::string out = "[";
+    if (tags.is_array()) {
+        for (auto const& t : tags.as_array()) {
+            out += (out.size() > 1 ? "," : "") + str(t);
+        }
+    }
+    return out + "]";
+}
+
+/// `garage status`: the nodes (Garage's tables), then the cluster health.
+void print_status(json::value const& st, json::value const& health)
+{
+    std::vector<std::string> healthy{"ID\tHostname\tAddress\tTags\tZone\tCapacity\tDataAvail"};
+    std::vector<std::string> failed{"ID\tHostname\tAddress\tTags\tZone\tCapacity\tLast seen"};
+    for (auto const& n : st.at("nodes").as_array()) {
+        auto const& role = n.at("role");
+        std::string const addr = n.at("addr").is_null() ? "N/A" : str(n.at("addr"));
+        std::string const host = n.at("hostname").is_null() ? "?" : str(n.at("hostname"));
+        std::string const role_cols = role.is_null()
+                                          ? "\tNO ROLE ASSIGNED\t"
+                                          : tags_text(role.at("tags")) + "\t" + str(role.at("zone")) + "\t" +
+                                                capacity_text(role.at("capacity"));
+        if (n.at("isUp").as_bool()) {
+            std::string avail = "N/A";
+            if (auto const& d = n.at("dataPartition"); d.is_object()) {
+                auto const a = d.at("available").to_number<double>(), t = d.at("total").to_number<double>();
+                avail = fmt::format("{} ({:.1f}%)", layout::format_bytes(static_cast<std::uint64_t>(a)),
+                                    t > 0 ? 100.0 * a / t : 0.0);
+            }
+            healthy.push_back(short_id(n.at("id")) + "\t" + host + "\t" + addr + "\t" + role_cols + "\t" +
+                              avail);
+        } else if (!role.is_null()) {
+            std::string const seen = n.at("lastSeenSecsAgo").is_null()
+                                         ? "never seen"
+                                         : str(n.at("lastSeenSecsAgo")) + " seconds ago";
+            failed.push_back(short_id(n.at("id")) + "\t" + host + "\t" + addr + "\t" + role_cols + "\t" +
+                             seen);
+        }
+    }
+    fmt::print("==== HEALTHY NODES ====\n");
+    print_table(healthy);
+    if (failed.size() > 1) {
+        fmt::print("\n==== FAILED NODES ====\n");
+        print_table(failed);
+    }
+    fmt::print("\nCluster status: {}\nStorage nodes: {}/{}\nPartitions with quorum: {}/{}\n",
+               str(health.at("status")), str(health.at("storageNodesOk")), str(health.at("storageNodes")),
+               str(health.at("partitionsQuorum")), str(health.at("partitions")));
+}
+
+/// `garage layout show`: the current roles, the staged changes.
+void print_layout(json::value const& l)
+{
+    fmt::print("==== CURRENT CLUSTER LAYOUT ====\n");
+    std::vector<std::string> rows{"ID\tTags\tZone\tCapacity"};
+    for (auto const& r : l.at("roles").as_array()) {
+        rows.push_back(short_id(r.at("id")) + "\t" + tags_text(r.at("tags")) + "\t" + str(r.at("zone")) +
+                       "\t" + capacity_text(r.at("capacity")));
+    }
+    if (rows.size() == 1) {
+        fmt::print(
+            "No nodes currently have a role in the cluster.\nSee `garage status` to view available nodes.\n");
+    } else {
+        print_table(rows);
+    }
+    auto zr = [](json::value const& p) {
+        auto const& z = p.at("zoneRedundancy");
+        return z.is_string() ? str(z) : str(z.at("atLeast"));
+    };
+    if (auto const* p = l.as_object().if_contains("parameters")) {
+        fmt::print("\nZone redundancy: {}\n", zr(*p));
+    }
+    fmt::print("\nCurrent cluster layout version: {}\n", str(l.at("version")));
+    auto const& staged = l.at("stagedRoleChanges").as_array();
+    auto const* staged_params = l.as_object().if_contains("stagedParameters");
+    bool const params = staged_params != nullptr && !staged_params->is_null();
+    if (params) {
+        fmt::print("\n==== STAGED PARAMETERS ====\nZone redundancy: {}\n", zr(*staged_params));
+    }
+    if (staged.empty() && params) {
+        fmt::print("\nTo apply the changes, use `garage layout apply --version {}`.\n",
+                   l.at("version").to_number<std::uint64_t>() + 1);
+        return;
+    }
+    if (staged.empty()) {
+        fmt::print("\nNo staged role changes.\n");
+        return;
+    }
+    fmt::print("\n==== STAGED ROLE CHANGES ====\n");
+    std::vector<std::string> srows{"ID\tTags\tZone\tCapacity"};
+    for (auto const& r : staged) {
+        if (auto const* rm = r.as_object().if_contains("remove"); rm && rm->is_bool() && rm->as_bool()) {
+            srows.push_back(short_id(r.at("id")) + "\tREMOVED");
+        } else {
+            srows.push_back(short_id(r.at("id")) + "\t" + tags_text(r.at("tags")) + "\t" + str(r.at("zone")) +
+                            "\t" + capacity_text(r.at("capacity")));
+        }
+    }
+    print_table(srows);
+    fmt::print("\nTo review the assignment, apply the changes with `garage layout apply --version {}`.\n"
+               "You can also revert all proposed changes with `garage layout revert`.\n",
+               l.at("version").to_number<std::uint64_t>() + 1);
+}
+
+/// A node named by a unique prefix of its hex id, among the known nodes and the layout's roles.
+std::string find_node(server::admin_client const& c, std::string const& prefix)
+{
+    std::vector<std::string> ids;
+    auto add = [&](json::value const& id) {
+        auto const s = str(id);
+        if (s.starts_with(prefix) && std::find(ids.begin(), ids.end(), s) == ids.end()) {
+            ids.push_back(s);
+        }
+    };
+    auto const st = must(c.call("GET", "/v1/status"));
+    for (auto const& n : st.at("nodes").as_array()) {
+        add(n.at("id"));
+    }
+    auto const l = must(c.call("GET", "/v1/layout"));
+    for (auto const* f : {"roles", "stagedRoleChanges"}) {
+        for (auto const& r : l.at(f).as_array()) {
+            add(r.at("id"));
+        }
+    }
+    if (prefix.empty() || ids.empty()) {
+        fail("0 nodes match '" + prefix + "'");
+    }
+    if (ids.size() > 1) {
+        fail("Several nodes match '" + prefix + "'");
+    }
+    return ids.front();
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -303,6 +486,45 @@ int main(int argc, char** argv)
         node_cmd->add_subcommand("id", "Print this node's identifier (<id>@<rpc_public_addr>)");
     bool node_id_quiet = false;
     node_id_cmd->add_flag("-q,--quiet", node_id_quiet, "Print only the identifier");
+
+    std::string connect_spec;
+    auto* node_connect_cmd = node_cmd->add_subcommand(
+        "connect", "Connect to Garage node that is currently isolated from the system");
+    node_connect_cmd->add_option("node", connect_spec, "Node id and address: <id>@<ip>:<port>")->required();
+
+    auto* layout_cmd =
+        app.add_subcommand("layout", "Operations on the assignment of node roles in the cluster layout");
+    layout_cmd->require_subcommand(1);
+    auto* layout_show = layout_cmd->add_subcommand(
+        "show", "Show roles currently assigned to nodes and changes staged for commit");
+    std::vector<std::string> assign_nodes, assign_tags;
+    std::string assign_zone, assign_capacity, remove_node, redundancy;
+    bool assign_gateway = false, revert_yes = false;
+    std::optional<std::uint64_t> apply_version;
+    auto* layout_assign = layout_cmd->add_subcommand("assign", "Assign role to Garage node");
+    layout_assign
+        ->add_option("node_ids", assign_nodes,
+                     "Node(s) to which to assign role (prefix of hexadecimal node id)")
+        ->required();
+    layout_assign->add_option("-z,--zone", assign_zone, "Location (zone or datacenter) of the node");
+    layout_assign->add_option("-c,--capacity", assign_capacity,
+                              "Storage capacity, in bytes (supported suffixes: B, KB, MB, GB, TB, PB)");
+    layout_assign->add_flag("-g,--gateway", assign_gateway, "Gateway-only node");
+    layout_assign->add_option("-t,--tag", assign_tags, "Optional tags to add to node");
+    auto* layout_remove = layout_cmd->add_subcommand("remove", "Remove role from Garage cluster node");
+    layout_remove
+        ->add_option("node_id", remove_node, "Node whose role to remove (prefix of hexadecimal node id)")
+        ->required();
+    auto* layout_apply = layout_cmd->add_subcommand("apply", "Apply staged changes to cluster layout");
+    layout_apply->add_option("--version", apply_version,
+                             "Version number of new configuration: this command will fail if it is not "
+                             "exactly 1 + the previous configuration's version");
+    auto* layout_config = layout_cmd->add_subcommand("config", "Change parameters of the cluster layout");
+    layout_config->add_option("-r,--redundancy", redundancy, "Zone redundancy: a number, or \"maximum\"")
+        ->required();
+    auto* layout_revert = layout_cmd->add_subcommand("revert", "Revert staged changes to cluster layout");
+    layout_revert->add_flag("--yes", revert_yes,
+                            "The revert operation will not be ran unless this flag is added");
 
     auto* stats_cmd =
         app.add_subcommand("stats", "Show node statistics: tables, blocks, requests (as /metrics)");
@@ -418,8 +640,7 @@ int main(int argc, char** argv)
         spdlog::set_level(spdlog::level::info);
         // SPDLOG_LEVEL=warn (as Garage's RUST_LOG) silences the per-request lines, e.g. for benchmarks
         spdlog::cfg::load_env_levels();
-        (void)single_node; // one node is the whole layout until the cluster layer exists
-        auto n = util::result<std::unique_ptr<server::node>>(server::node::open(cfg));
+        auto n = util::result<std::unique_ptr<server::node>>(server::node::open(cfg, single_node));
         if (!n) {
             fail(n.error().message);
         }
@@ -429,11 +650,107 @@ int main(int argc, char** argv)
 
     server::admin_client c(cfg);
     if (*status_cmd) {
-        auto h = must(c.call("GET", "/v1/health"));
-        fmt::print(
-            "==== HEALTHY NODES ====\nStatus: {}\nStorage nodes: {}/{}\nPartitions with quorum: {}/{}\n",
-            str(h.at("status")), str(h.at("storageNodesOk")), str(h.at("storageNodes")),
-            str(h.at("partitionsQuorum")), str(h.at("partitions")));
+        print_status(must(c.call("GET", "/v1/status")), must(c.call("GET", "/v1/health")));
+        return 0;
+    }
+    if (*node_connect_cmd) {
+        json::value body = json::array{json::value(connect_spec)};
+        auto r = must(c.call("POST", "/v1/connect", &body));
+        auto const& e = r.as_array().at(0);
+        if (!e.at("success").as_bool()) {
+            fail("Could not connect to " + connect_spec + ": " + str(e.at("error")));
+        }
+        fmt::print("Success.\n");
+        return 0;
+    }
+    if (*layout_cmd) {
+        if (*layout_show) {
+            print_layout(must(c.call("GET", "/v1/layout")));
+        } else if (*layout_assign) {
+            json::array changes;
+            for (auto const& n : assign_nodes) {
+                auto const id = find_node(c, n);
+                json::object o{{"id", id}};
+                // Fields not given keep the node's current (or staged) value, as in Garage.
+                auto const l = must(c.call("GET", "/v1/layout"));
+                json::object const* cur = nullptr;
+                for (auto const* f : {"roles", "stagedRoleChanges"}) {
+                    for (auto const& r : l.at(f).as_array()) {
+                        if (str(r.at("id")) == id && !r.as_object().contains("remove")) {
+                            cur = &r.as_object();
+                        }
+                    }
+                }
+                if (!assign_zone.empty()) {
+                    o["zone"] = assign_zone;
+                } else if (cur) {
+                    o["zone"] = cur->at("zone");
+                } else {
+                    fail("Please specify a zone with the -z flag");
+                }
+                if (assign_gateway && !assign_capacity.empty()) {
+                    fail("-c and -g are mutually exclusive, please configure node either with c>0 to act as "
+                         "a storage node or with -g to act as a gateway node");
+                }
+                if (assign_gateway) {
+                    o["capacity"] = nullptr;
+                } else if (!assign_capacity.empty()) {
+                    o["capacity"] = must(util::parse_capacity(assign_capacity));
+                } else if (cur) {
+                    o["capacity"] = cur->at("capacity");
+                } else {
+                    fail("Please specify a capacity with the -c flag, or set node explicitly as gateway with "
+                         "-g");
+                }
+                if (!assign_tags.empty()) {
+                    json::array tags;
+                    for (auto const& t : assign_tags) {
+                        tags.emplace_back(t);
+                    }
+                    o["tags"] = std::move(tags);
+                } else {
+                    o["tags"] = cur ? cur->at("tags") : json::value(json::array{});
+                }
+                changes.emplace_back(std::move(o));
+            }
+            json::value body = std::move(changes);
+            (void)must(c.call("POST", "/v1/layout", &body));
+            fmt::print("Role changes are staged but not yet committed.\n"
+                       "Use `garage layout show` to view staged role changes,\n"
+                       "and `garage layout apply` to enact staged changes.\n");
+        } else if (*layout_remove) {
+            json::value body = json::array{json::object{{"id", find_node(c, remove_node)}, {"remove", true}}};
+            (void)must(c.call("POST", "/v1/layout", &body));
+            fmt::print("Role removal is staged but not yet committed.\n"
+                       "Use `garage layout show` to view staged role changes,\n"
+                       "and `garage layout apply` to enact staged changes.\n");
+        } else if (*layout_apply) {
+            json::object o;
+            if (apply_version) {
+                o["version"] = *apply_version;
+            }
+            json::value body = std::move(o);
+            auto r = must(c.call("POST", "/v1/layout/apply", &body));
+            for (auto const& line : r.at("message").as_array()) {
+                fmt::print("{}\n", str(line));
+            }
+            fmt::print("New cluster layout with updated role assignment has been applied in cluster.\n"
+                       "Data will now be moved around between nodes accordingly.\n");
+        } else if (*layout_config) {
+            auto const z = must(layout::parse_zone_redundancy(redundancy));
+            json::value zr =
+                z.is_maximum() ? json::value("maximum") : json::value(json::object{{"atLeast", z.value()}});
+            json::value body =
+                json::object{{"roles", json::array{}}, {"parameters", {{"zoneRedundancy", zr}}}};
+            (void)must(c.call("POST", "/v1/layout", &body));
+            fmt::print("The zone redundancy parameter has been set to '{}'.\n", layout::to_string(z));
+        } else if (*layout_revert) {
+            if (!revert_yes) {
+                fail("Please add the --yes flag to run the layout revert operation");
+            }
+            (void)must(c.call("POST", "/v1/layout/revert"));
+            fmt::print("All proposed role changes in cluster layout have been canceled.\n");
+        }
         return 0;
     }
     if (*stats_cmd) {
@@ -463,7 +780,8 @@ int main(int argc, char** argv)
     if (*key) {
         if (*key_list) {
             fmt::print("{:<28} {}\n", "ID", "Name");
-            for (auto const& k : must(c.call("GET", "/v1/key")).as_array()) {
+            auto const keys = must(c.call("GET", "/v1/key"));
+            for (auto const& k : keys.as_array()) {
                 fmt::print("{:<28} {}\n", str(k.at("id")), str(k.at("name")));
             }
         } else if (*key_create) {
@@ -505,7 +823,8 @@ int main(int argc, char** argv)
     if (*bkt) {
         if (*b_list) {
             fmt::print("{:<66} {}\n", "ID", "Global aliases");
-            for (auto const& b : must(c.call("GET", "/v1/bucket")).as_array()) {
+            auto const buckets = must(c.call("GET", "/v1/bucket"));
+            for (auto const& b : buckets.as_array()) {
                 fmt::print("{:<66} {}\n", str(b.at("id")), join(b.at("globalAliases")));
             }
         } else if (*b_create) {

@@ -7,15 +7,21 @@
 #include <garage/api/k2v/api_server.hpp>
 #include <garage/api/s3/api_server.hpp>
 #include <garage/block/workers.hpp>
+#include <garage/layout/manager.hpp>
+#include <garage/layout/system.hpp>
 #include <garage/metrics/api_metrics.hpp>
 #include <garage/metrics/registry.hpp>
 #include <garage/model/k2v.hpp>
 #include <garage/model/lifecycle_worker.hpp>
+#include <garage/rpc/network.hpp>
 #include <garage/rpc/node_key.hpp>
+#include <garage/rpc/peering.hpp>
 #include <garage/table/workers.hpp>
 #include <garage/util/worker.hpp>
 #include <garage/web/web_server.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -45,6 +51,40 @@ std::string describe(util::listen_address const& a)
     return std::get<std::filesystem::path>(a).string();
 }
 
+/// The RPC address announced to peers: `rpc_public_addr` when it is an IP literal, otherwise
+/// the bound address when it is not a wildcard.
+std::optional<boost::asio::ip::tcp::endpoint> public_rpc_address(util::config const& cfg,
+                                                                 boost::asio::ip::tcp::endpoint const& bound)
+{
+    if (cfg.rpc_public_addr) {
+        auto const& a = *cfg.rpc_public_addr;
+        auto const colon = a.rfind(':');
+        if (colon != std::string::npos) {
+            auto host = a.substr(0, colon);
+            if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+                host = host.substr(1, host.size() - 2);
+            }
+            boost::system::error_code ec;
+            auto const ip = boost::asio::ip::make_address(host, ec);
+            unsigned long port = 0;
+            try {
+                port = std::stoul(a.substr(colon + 1));
+            } catch (...) {
+                port = 0;
+            }
+            if (!ec && port > 0 && port < 65536) {
+                return boost::asio::ip::tcp::endpoint(ip, static_cast<std::uint16_t>(port));
+            }
+        }
+        spdlog::warn("rpc_public_addr {} is not an IP literal with a port; not announced", a);
+        return std::nullopt;
+    }
+    if (!bound.address().is_unspecified()) {
+        return bound;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 /// The K2V tables of the reference server (opened only with a `[k2v_api]` section).
@@ -56,6 +96,12 @@ struct node::impl {
     boost::asio::io_context ioc;
     boost::asio::thread_pool blocking{2};
     boost::asio::thread_pool background{1};
+    // The cluster services (destroyed before the io_context they run on, after the endpoints).
+    std::unique_ptr<rpc::network> net;
+    std::unique_ptr<rpc::peering> peering;
+    std::unique_ptr<layout::layout_manager> layout;
+    std::unique_ptr<layout::system> system;
+    std::string rpc_address; // as announced, or as bound
     std::optional<storage::lmdb_backend> db;
     std::unique_ptr<block::block_metrics> block_io_metrics;
     std::unique_ptr<blocks_type> blocks;
@@ -83,7 +129,7 @@ node::~node()
     impl_->background.join();
 }
 
-util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
+util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool single_node)
 {
     auto i = std::make_unique<impl>();
     i->cfg = cfg;
@@ -99,6 +145,64 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         return key.error();
     }
     spdlog::info("Node ID of this node: {}", key->id().to_hex());
+
+    // The cluster layer: RPC transport (TLS, rpc_secret), peering, layout, membership.
+    auto secret = rpc::parse_rpc_secret(cfg.rpc_secret);
+    if (!secret) {
+        return secret.error();
+    }
+    rpc::network_options no;
+    no.call_timeout = cfg.rpc_timeout_msec;
+    i->net = std::make_unique<rpc::network>(i->ioc.get_executor(), *key, std::move(*secret), no);
+    boost::system::error_code aec;
+    auto const rpc_ip = boost::asio::ip::make_address(cfg.rpc_bind_addr.ip, aec);
+    if (aec) {
+        return util::failure(util::error::config_invalid_value,
+                             "rpc_bind_addr: bad IP " + cfg.rpc_bind_addr.ip);
+    }
+    auto bound = i->net->listen(boost::asio::ip::tcp::endpoint(rpc_ip, cfg.rpc_bind_addr.port));
+    if (!bound) {
+        return bound.error();
+    }
+    spdlog::info("RPC listening on {}:{}", bound->address().to_string(), bound->port());
+    rpc::peering_options po;
+    po.ping_timeout = cfg.rpc_ping_timeout_msec;
+    po.public_address = public_rpc_address(cfg, *bound);
+    i->rpc_address =
+        cfg.rpc_public_addr.value_or(bound->address().to_string() + ":" + std::to_string(bound->port()));
+    i->peering = std::make_unique<rpc::peering>(*i->net, nullptr, po);
+    auto mgr = layout::layout_manager::open(*i->net, layout::layout_manager_options::from_config(cfg));
+    if (!mgr) {
+        return mgr.error();
+    }
+    i->layout = std::move(*mgr);
+    auto sys =
+        layout::system::open(*i->net, *i->peering, *i->layout, layout::system_options::from_config(cfg));
+    if (!sys) {
+        return sys.error();
+    }
+    i->system = std::move(*sys);
+    if (single_node && i->layout->snapshot()->current().version == 0 &&
+        !i->layout->snapshot()->history().has_staged_changes()) {
+        // `--single-node`: this node is the whole layout (zone dc1, the data dirs' capacity or 1 TB).
+        std::uint64_t capacity = 0;
+        for (auto const& d : cfg.data_dir) {
+            capacity += d.capacity.value_or(0);
+        }
+        if (capacity == 0) {
+            capacity = 1'000'000'000'000ULL;
+        }
+        auto const self = key->id();
+        if (auto r = i->layout->stage_assign(std::span<util::node_id const>(&self, 1),
+                                             {.zone = "dc1", .capacity = capacity});
+            !r) {
+            return r.error();
+        }
+        if (auto r = i->layout->apply(1); !r) {
+            return r.error();
+        }
+        spdlog::info("single-node layout applied: version 1, zone dc1, capacity {}", capacity);
+    }
 
     storage::lmdb_options lo;
     lo.path = cfg.metadata_dir / "db.lmdb";
@@ -135,7 +239,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
     i->model->spawn_workers(*i->runner, i->background.get_executor());
     i->block_control = block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
     i->worker_vars = std::make_unique<worker_variables>(i->block_control, *i->runner);
-    register_node_metrics(i->metrics, cfg, *i->model, *i->blocks);
+    register_node_metrics(i->metrics, cfg, *i->model, *i->blocks, i->system.get());
     i->runner->spawn(std::make_unique<model::lifecycle_worker<model_type>>(
         *i->model, i->background.get_executor(),
         model::lifecycle_worker_options{.state_file = cfg.metadata_dir / "lifecycle_worker_state"}));
@@ -224,6 +328,10 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg)
         s.web_root_domain = cfg.s3_web ? cfg.s3_web->root_domain : "";
         api::admin::admin_node_access access;
         access.metrics = &i->metrics;
+        access.layout = i->layout.get();
+        access.system = i->system.get();
+        access.garage_version = std::string(node_version);
+        access.rpc_address = i->rpc_address;
         access.workers = i->runner.get();
         access.get_worker_vars = [v = i->worker_vars.get()] { return v->get(); };
         access.set_worker_var = [v = i->worker_vars.get()](std::string_view n, std::string_view val) {
@@ -264,6 +372,9 @@ void node::run()
             return;
         }
         spdlog::info("received signal {}, shutting down", sig);
+        i.system->stop();
+        i.peering->stop();
+        i.net->stop();
         if (i.k2v) {
             i.k2v->subscriptions().close(); // long polls answer now rather than at their timeout
         }
@@ -279,6 +390,8 @@ void node::run()
             });
         }
     });
+    boost::asio::co_spawn(i.ioc, i.peering->run(), boost::asio::detached);
+    boost::asio::co_spawn(i.ioc, i.system->run(), boost::asio::detached);
     spdlog::info("Garage node started");
     std::vector<std::thread> threads;
     unsigned const n = std::max(1u, std::thread::hardware_concurrency());

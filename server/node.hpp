@@ -27,9 +27,14 @@ using model_type =
 */
 class node {
 public:
-    /** Opens the metadata database, the block store and the model, and binds the endpoints.
+    /** Opens the RPC transport and the cluster layout, the metadata database, the block store
+        and the model, and binds the endpoints.
+        @param cfg         The configuration.
+        @param single_node `--single-node`: on a first start (layout version 0, nothing staged),
+                           assign this node (zone `dc1`, the data directories' capacity or 1 TB)
+                           and apply layout version 1.
         @return a failure naming what could not be opened or bound. */
-    static util::result<std::unique_ptr<node>> open(util::config const& cfg);
+    static util::result<std::unique_ptr<node>> open(util::config const& cfg, bool single_node = false);
 
     ~node();
     node(node const&) = delete;

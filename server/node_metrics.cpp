@@ -87,7 +87,7 @@ util::result<std::uint32_t> parse_u32(std::string_view name, std::string_view v)
 } // namespace
 
 void register_node_metrics(metrics::registry& reg, util::config const& cfg, model_type& model,
-                           blocks_type& blocks)
+                           blocks_type& blocks, layout::system const* sys)
 {
     reg.gauge_family("garage_build_info", "Garage build info", {"version"}).with({node_version}).set(1);
     reg.gauge_family("garage_replication_factor", "Garage replication factor setting")
@@ -122,28 +122,47 @@ void register_node_metrics(metrics::registry& reg, util::config const& cfg, mode
         return s ? std::optional<double>(s->second) : std::nullopt;
     });
 
-    // A node alone is the whole cluster: connected to itself, every partition with quorum.
-    // (The cluster layer will compute these from the peering state and the layout.)
-    struct fixed {
+    // The cluster's health as this node sees it (a node without membership services: alone, healthy).
+    struct cluster_gauge {
         char const* name;
         char const* help;
-        double value;
+        double alone;
+        double (*value)(layout::cluster_health const&);
     };
-    for (auto const& f : {
-             fixed{"cluster_healthy", "Whether all storage nodes are connected", 1},
-             fixed{"cluster_available", "Whether all requests can be served", 1},
-             fixed{"cluster_connected_nodes", "Number of nodes connected", 1},
-             fixed{"cluster_known_nodes", "Number of nodes already seen once in the cluster", 1},
-             fixed{"cluster_storage_nodes", "Number of storage nodes declared in the current layout", 1},
-             fixed{"cluster_storage_nodes_ok", "Number of storage nodes to which a connection is established",
-                   1},
-             fixed{"cluster_partitions", "Number of partitions in the layout", 256},
-             fixed{"cluster_partitions_quorum",
-                   "Number of partitions for which we have a quorum of connected nodes", 256},
-             fixed{"cluster_partitions_all_ok",
-                   "Number of partitions for which we are connected to all storage nodes", 256},
+    for (auto const& g : {
+             cluster_gauge{"cluster_healthy", "Whether all storage nodes are connected", 1,
+                           [](layout::cluster_health const& h) {
+                               return h.status == layout::health_status::healthy ? 1.0 : 0.0;
+                           }},
+             cluster_gauge{"cluster_available", "Whether all requests can be served", 1,
+                           [](layout::cluster_health const& h) {
+                               return h.status != layout::health_status::unavailable ? 1.0 : 0.0;
+                           }},
+             cluster_gauge{"cluster_connected_nodes", "Number of nodes connected", 1,
+                           [](layout::cluster_health const& h) { return double(h.connected_nodes); }},
+             cluster_gauge{"cluster_known_nodes", "Number of nodes already seen once in the cluster", 1,
+                           [](layout::cluster_health const& h) { return double(h.known_nodes); }},
+             cluster_gauge{"cluster_storage_nodes", "Number of storage nodes declared in the current layout",
+                           1, [](layout::cluster_health const& h) { return double(h.storage_nodes); }},
+             cluster_gauge{"cluster_storage_nodes_ok",
+                           "Number of storage nodes to which a connection is established", 1,
+                           [](layout::cluster_health const& h) { return double(h.storage_nodes_ok); }},
+             cluster_gauge{"cluster_partitions", "Number of partitions in the layout", 256,
+                           [](layout::cluster_health const& h) { return double(h.partitions); }},
+             cluster_gauge{"cluster_partitions_quorum",
+                           "Number of partitions for which we have a quorum of connected nodes", 256,
+                           [](layout::cluster_health const& h) { return double(h.partitions_quorum); }},
+             cluster_gauge{"cluster_partitions_all_ok",
+                           "Number of partitions for which we are connected to all storage nodes", 256,
+                           [](layout::cluster_health const& h) { return double(h.partitions_all_ok); }},
          }) {
-        reg.gauge_family(f.name, f.help).with({}).set(f.value);
+        if (sys == nullptr) {
+            reg.gauge_family(g.name, g.help).with({}).set(g.alone);
+        } else {
+            reg.computed_gauge_family(g.name, g.help).with({}, [sys, f = g.value] {
+                return std::optional<double>(f(sys->health()));
+            });
+        }
     }
 
     register_table(reg, model.bucket_table());

@@ -7,6 +7,7 @@
 
 #include <garage/api/http/server.hpp>
 #include <garage/block/workers.hpp>
+#include <garage/layout/system.hpp>
 #include <garage/metrics/registry.hpp>
 #include <garage/util/config.hpp>
 #include <garage/util/worker.hpp>
@@ -32,9 +33,11 @@ inline constexpr std::string_view node_version = "v1.2.0-cpp";
     @param reg    Where to register; the model and blocks must outlive its scrapes.
     @param cfg    The node's configuration.
     @param model  The tables.
-    @param blocks The block store. */
+    @param blocks The block store.
+    @param sys    The membership services, whose health the `cluster_*` gauges report at each
+                  scrape (null: the node alone, healthy). */
 void register_node_metrics(metrics::registry& reg, util::config const& cfg, model_type& model,
-                           blocks_type& blocks);
+                           blocks_type& blocks, layout::system const* sys = nullptr);
 
 /** The worker variables of `garage worker get|set`: `resync-worker-count`,
     `resync-tranquility`, `scrub-tranquility` (settable); `scrub-last-completed`,

@@ -5,6 +5,8 @@
 */
 
 #include <garage/api/http/server.hpp>
+#include <garage/layout/manager.hpp>
+#include <garage/layout/system.hpp>
 #include <garage/metrics/registry.hpp>
 #include <garage/util/worker.hpp>
 
@@ -44,6 +46,16 @@ struct admin_node_access {
     std::function<std::vector<std::pair<std::string, std::string>>()> get_worker_vars;
     /// Sets a worker variable (`POST /v1/worker/var`); a failure names an unknown variable or a bad value.
     std::function<util::result<void>(std::string_view name, std::string_view value)> set_worker_var;
+    /** The node's layout: `GET|POST /v1/layout`, `POST /v1/layout/apply`, `POST /v1/layout/revert`
+        and the layout version of `GET /v1/status` (with @ref system; without both these
+        answer `501`, and `GET /v1/health` describes this node alone). */
+    layout::layout_manager* layout = nullptr;
+    /// The node's membership services: `GET /v1/status`, `GET /v1/health`, `POST /v1/connect`.
+    layout::system* system = nullptr;
+    /// This node's RPC address (`ip:port`) for `GET /v1/status` when the membership services know none.
+    std::string rpc_address;
+    /// The version reported by `GET /v1/status` (`garageVersion`).
+    std::string garage_version = "unknown";
 };
 
 /** The name of the admin endpoint a request goes to, for logs and the `api_admin_*` metrics
@@ -53,6 +65,11 @@ struct admin_node_access {
     @return The endpoint's name; `"Options"` for `OPTIONS`; `"Unknown"` if none matches. */
 inline std::string_view admin_endpoint_name(std::string_view method, std::string_view target);
 
+/// Internals of the admin API.
+namespace detail {
+struct reply; // an endpoint's answer (detail/reply.hpp)
+} // namespace detail
+
 /** The admin API of one node.
 
     Endpoints: `GET /health`, `GET /check?domain=`, `GET /v1/health`, `GET /v1/status`, and the
@@ -60,7 +77,12 @@ inline std::string_view admin_endpoint_name(std::string_view method, std::string
     `/v1/bucket/allow`, `/v1/bucket/deny`, `/v1/bucket/alias/global`, `/v1/bucket/alias/local`),
     with Garage's field names. Every endpoint but `/health` and `/check` needs
     `Authorization: Bearer <admin_token>`; errors are JSON `{code, message, path, region}`.
-    The layout and cluster endpoints answer `501` until the cluster layer exists.
+    The cluster endpoints (`GET /v1/status`, `POST /v1/connect`, `GET|POST /v1/layout`,
+    `POST /v1/layout/apply`, `POST /v1/layout/revert`, and `GET /v1/health` from the real
+    cluster health) are served when the node gives its layout manager and membership services
+    (@ref admin_node_access); otherwise they answer `501` (`/v1/health`: this node alone).
+    `POST /v1/layout` takes Garage v1's array of role changes, or Garage v2's
+    `{roles, parameters: {zoneRedundancy}}`.
 
     Beyond Garage's v1 (whose CLI speaks RPC for these): `GET /metrics` (Prometheus text, with
     `metrics_token` when one is configured, else open), `GET /v1/stats` (the same figures as
@@ -88,6 +110,10 @@ public:
     boost::asio::awaitable<void> handle(http::exchange& ex);
 
 private:
+    /// Serves the cluster endpoints (token checked here) when the node gave its layout and system.
+    boost::asio::awaitable<detail::reply> serve_cluster(std::string_view method, std::string path,
+                                                        std::string_view auth, std::string body);
+
     Model& model_;
     admin_settings settings_;
     admin_node_access node_;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <garage/api/admin/detail/reply.hpp>
+#include <garage/api/admin/impl/cluster.hpp>
 #include <garage/model/helper.hpp>
 #include <garage/util/encoding.hpp>
 #include <garage/util/time.hpp>
@@ -19,40 +21,6 @@ namespace detail {
 namespace json = boost::json;
 namespace beast_http = boost::beast::http;
 
-/// An admin API answer: a status and a JSON body (or none for 204).
-struct reply {
-    unsigned status = 200;
-    std::optional<json::value> body;
-    std::optional<std::string> text{}; ///< a non-JSON body sent as is (`/metrics`), with `content_type`
-    std::string content_type{};
-};
-
-inline reply error_reply(unsigned status, std::string code, std::string message)
-{
-    return {status, json::value{{"code", std::move(code)}, {"message", std::move(message)}}};
-}
-
-inline reply from_failure(util::failure const& f)
-{
-    using util::condition;
-    if (f.is(condition::not_found)) {
-        return error_reply(404, f.code == model::error::no_such_key ? "NoSuchKey" : "NoSuchBucket",
-                           f.message);
-    }
-    if (f.is(condition::conflict)) {
-        return error_reply(
-            409, f.code == model::error::bucket_not_empty ? "BucketNotEmpty" : "BucketAlreadyExists",
-            f.message);
-    }
-    if (f.is(condition::bad_request)) {
-        return error_reply(400, "InvalidRequest", "Bad request: " + f.message);
-    }
-    if (f.is(condition::forbidden)) {
-        return error_reply(403, "AccessDenied", f.message);
-    }
-    return error_reply(500, "InternalError", f.message);
-}
-
 /// Constant-time comparison of a presented token with the configured one.
 inline bool token_matches(std::string_view given, std::string_view expected)
 {
@@ -60,6 +28,22 @@ inline bool token_matches(std::string_view given, std::string_view expected)
         given.remove_suffix(1);
     }
     return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+/// The bearer-token check of every endpoint but `/health`, `/check` and `/metrics`.
+inline std::optional<reply> check_admin_token(admin_settings const& s, std::string_view auth)
+{
+    if (!s.admin_token) {
+        return error_reply(403, "AccessDenied",
+                           "Admin token isn't configured, admin API access is disabled for security.");
+    }
+    if (!auth.starts_with("Bearer ")) {
+        return error_reply(403, "AccessDenied", "Authorization token must be provided");
+    }
+    if (!token_matches(auth.substr(7), *s.admin_token)) {
+        return error_reply(403, "AccessDenied", "Invalid authorization token");
+    }
+    return std::nullopt;
 }
 
 inline json::object permissions_json(model::bucket_key_perm const& p)
@@ -456,15 +440,8 @@ reply serve(Model& m, admin_settings const& s, admin_node_access const& node, st
         }
         return error_reply(400, "InvalidRequest", "Domain '" + domain + "' is not managed by Garage");
     }
-    if (!s.admin_token) {
-        return error_reply(403, "AccessDenied",
-                           "Admin token isn't configured, admin API access is disabled for security.");
-    }
-    if (!auth.starts_with("Bearer ")) {
-        return error_reply(403, "AccessDenied", "Authorization token must be provided");
-    }
-    if (!token_matches(auth.substr(7), *s.admin_token)) {
-        return error_reply(403, "AccessDenied", "Invalid authorization token");
+    if (auto refused = check_admin_token(s, auth)) {
+        return std::move(*refused);
     }
     json::object in;
     if (!body.empty()) {
@@ -865,6 +842,49 @@ admin_api_server<Model>::admin_api_server(Model& model, admin_settings settings,
 }
 
 template <class Model>
+boost::asio::awaitable<detail::reply>
+admin_api_server<Model>::serve_cluster(std::string_view method, std::string path, std::string_view auth,
+                                       std::string body)
+{
+    if (auto refused = detail::check_admin_token(settings_, auth)) {
+        co_return std::move(*refused);
+    }
+    boost::json::value in;
+    if (!body.empty()) {
+        boost::system::error_code ec;
+        in = boost::json::parse(body, ec);
+        if (ec) {
+            co_return detail::error_reply(400, "InvalidRequest", "Invalid JSON body: " + ec.message());
+        }
+    }
+    auto& mgr = *node_.layout;
+    auto& sys = *node_.system;
+    if (path == "/v1/status" && method == "GET") {
+        co_return detail::cluster_status(mgr, sys, node_.garage_version, node_.rpc_address);
+    }
+    if (path == "/v1/health" && method == "GET") {
+        co_return detail::cluster_health(sys);
+    }
+    if (path == "/v1/connect" && method == "POST") {
+        co_return co_await detail::cluster_connect(sys, in);
+    }
+    if (path == "/v1/layout" && method == "GET") {
+        co_return detail::reply{200, detail::layout_json(*mgr.snapshot())};
+    }
+    if (path == "/v1/layout" && method == "POST") {
+        co_return detail::update_layout(mgr, in);
+    }
+    if (path == "/v1/layout/apply" && method == "POST") {
+        co_return detail::apply_layout(mgr, in);
+    }
+    if (path == "/v1/layout/revert" && method == "POST") {
+        co_return detail::revert_layout(mgr);
+    }
+    co_return detail::error_reply(404, "NoSuchEndpoint",
+                                  "Unknown admin endpoint: " + std::string(method) + " " + path);
+}
+
+template <class Model>
 boost::asio::awaitable<void> admin_api_server<Model>::handle(http::exchange& ex)
 {
     namespace beast_http = boost::beast::http;
@@ -884,8 +904,16 @@ boost::asio::awaitable<void> admin_api_server<Model>::handle(http::exchange& ex)
         co_return;
     } else {
         auto body = co_await ex.read_all(1 << 20);
+        auto const path = std::string(parsed->path());
+        auto const method = std::string_view(req.method_string());
+        bool const cluster = node_.layout != nullptr && node_.system != nullptr &&
+                             (path == "/v1/status" || path == "/v1/health" || path == "/v1/connect" ||
+                              path.starts_with("/v1/layout"));
         if (!body) {
             rep = detail::error_reply(400, "InvalidRequest", body.error().message);
+        } else if (cluster) {
+            rep = co_await serve_cluster(method, path,
+                                         std::string_view(req[beast_http::field::authorization]), *body);
         } else {
             rep = detail::serve(model_, settings_, node_, std::string_view(req.method_string()), *parsed,
                                 std::string_view(req[beast_http::field::authorization]), *body);
