@@ -193,9 +193,10 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
             capacity = 1'000'000'000'000ULL;
         }
         auto const self = key->id();
-        if (auto r = i->layout->stage_assign(std::span<util::node_id const>(&self, 1),
-                                             {.zone = "dc1", .capacity = capacity});
-            !r) {
+        layout::assign_options role;
+        role.zone = "dc1";
+        role.capacity = capacity;
+        if (auto r = i->layout->stage_assign(std::span<util::node_id const>(&self, 1), role); !r) {
             return r.error();
         }
         if (auto r = i->layout->apply(1); !r) {
