@@ -204,6 +204,16 @@ private:
     template <class T, class Accept>
     boost::asio::awaitable<util::result<T>> get_from_nodes(util::hash32 h, block_get_options options,
                                                            Accept accept);
+    /// What a send keeps alive until its last node has answered: the RAM lease and the gate.
+    struct send_hold {
+        util::byte_budget::lease lease;
+        detail::gate::token token;
+    };
+    /// Sends `blk` to Replication's write sets of `h` with the write quorum.
+    boost::asio::awaitable<util::result<void>> send_to_write_sets(util::hash32 h, data_block blk,
+                                                                  util::byte_budget::lease lease,
+                                                                  detail::gate::token token,
+                                                                  rpc::priority prio);
     boost::asio::awaitable<util::result<void>> send_block(util::hash32 h, data_block blk,
                                                           std::vector<std::vector<util::node_id>> sets,
                                                           std::size_t quorum, rpc::priority prio,

@@ -231,19 +231,9 @@ block_exchange<Storage, Replication>::put_block(util::hash32 h, std::string data
     auto encode = [m, plain] { return m->encode(*plain); };
     auto blk = co_await detail::run_blocking(blocking_, std::move(encode));
     plain.reset();
-    std::vector<std::vector<util::node_id>> sets;
-    for (auto const& set : replication_.write_sets(h)) {
-        sets.emplace_back(std::ranges::begin(set), std::ranges::end(set));
-    }
     // The lease now covers the encoded block until the last node answers.
-    struct hold {
-        util::byte_budget::lease lease;
-        detail::gate::token token;
-    };
-    auto held = std::make_shared<hold>(hold{std::move(lease), token});
-    auto r = co_await send_block(h, std::move(blk), std::move(sets), replication_.write_quorum(),
-                                 options.priority, std::move(held));
-    co_return r;
+    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token),
+                                          options.priority);
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
@@ -255,17 +245,23 @@ block_exchange<Storage, Replication>::put_raw_block(util::hash32 h, data_block b
         co_return util::failure(rpc::error::shutting_down, "the block exchange is stopping");
     }
     auto lease = co_await budget_.acquire(blk.size());
+    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token),
+                                          options.priority);
+}
+
+template <storage::storage_backend Storage, replication::replication_policy Replication>
+boost::asio::awaitable<util::result<void>>
+block_exchange<Storage, Replication>::send_to_write_sets(util::hash32 h, data_block blk,
+                                                         util::byte_budget::lease lease,
+                                                         detail::gate::token token, rpc::priority prio)
+{
     std::vector<std::vector<util::node_id>> sets;
     for (auto const& set : replication_.write_sets(h)) {
         sets.emplace_back(std::ranges::begin(set), std::ranges::end(set));
     }
-    struct hold {
-        util::byte_budget::lease lease;
-        detail::gate::token token;
-    };
-    auto held = std::make_shared<hold>(hold{std::move(lease), token});
-    co_return co_await send_block(h, std::move(blk), std::move(sets), replication_.write_quorum(),
-                                  options.priority, std::move(held));
+    auto held = std::make_shared<send_hold>(send_hold{std::move(lease), std::move(token)});
+    co_return co_await send_block(h, std::move(blk), std::move(sets), replication_.write_quorum(), prio,
+                                  std::move(held));
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
@@ -472,11 +468,7 @@ block_exchange<Storage, Replication>::push_to(util::hash32 h, data_block blk,
                                               std::vector<util::node_id> nodes, detail::gate::token token)
 {
     auto lease = co_await budget_.acquire(blk.size());
-    struct hold {
-        util::byte_budget::lease lease;
-        detail::gate::token token;
-    };
-    auto held = std::make_shared<hold>(hold{std::move(lease), std::move(token)});
+    auto held = std::make_shared<send_hold>(send_hold{std::move(lease), std::move(token)});
     auto const n = nodes.size();
     std::vector<std::vector<util::node_id>> sets{std::move(nodes)};
     co_return co_await send_block(h, std::move(blk), std::move(sets), n,

@@ -7,6 +7,7 @@
 #include <garage/model/garage.hpp>
 #include <garage/replication/local.hpp>
 
+#include <test/api/admin/admin_call.hpp>
 #include <test/support/rc_sink.hpp>
 #include <test/support/table_fixtures.hpp>
 
@@ -121,20 +122,7 @@ struct fixture {
     http::response<http::string_body> call(http::verb method, std::string target, std::string token,
                                            std::string body = {})
     {
-        net::ip::tcp::socket s(client);
-        s.connect({net::ip::make_address("127.0.0.1"), srv.port()});
-        http::request<http::string_body> req{method, target, 11};
-        req.set(http::field::host, "localhost");
-        if (!token.empty()) {
-            req.set(http::field::authorization, "Bearer " + token);
-        }
-        req.body() = std::move(body);
-        req.prepare_payload();
-        http::write(s, req);
-        boost::beast::flat_buffer b;
-        http::response<http::string_body> res;
-        http::read(s, b, res);
-        return res;
+        return test::admin_call(client, srv.port(), method, std::move(target), std::move(body), token);
     }
 };
 

@@ -12,6 +12,7 @@
 #include <garage/rpc/node_key.hpp>
 #include <garage/rpc/peering.hpp>
 
+#include <test/api/admin/admin_call.hpp>
 #include <test/support/rc_sink.hpp>
 #include <test/support/table_fixtures.hpp>
 #include <test/support/temp_dir.hpp>
@@ -107,20 +108,7 @@ struct fixture {
     http::response<http::string_body> call(http::verb method, std::string target, std::string body = {},
                                            std::string token = "admin-token")
     {
-        net::ip::tcp::socket s(client);
-        s.connect({net::ip::make_address("127.0.0.1"), srv.port()});
-        http::request<http::string_body> req{method, target, 11};
-        req.set(http::field::host, "localhost");
-        if (!token.empty()) {
-            req.set(http::field::authorization, "Bearer " + token);
-        }
-        req.body() = std::move(body);
-        req.prepare_payload();
-        http::write(s, req);
-        boost::beast::flat_buffer buf;
-        http::response<http::string_body> res;
-        http::read(s, buf, res);
-        return res;
+        return test::admin_call(client, srv.port(), method, std::move(target), std::move(body), token);
     }
 
     json::value get_json(std::string target)
