@@ -7,69 +7,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/e2e.sh"
 
 [[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
-
-root=$(mktemp -d)
-dir=$root/n1 # e2e.sh's check() and e2e_summary() use $dir (node 1)
-secret=$(openssl rand -hex 32)
-token=$(openssl rand -base64 32)
-
-cleanup() {
-    local n
-    for n in 1 2 3 4; do
-        [[ -f $root/n$n/server.pid ]] && garage_stop "$root/n$n" 2>/dev/null
-    done
-    rm -rf "$root"
-}
-trap cleanup EXIT
-
-# cluster_config N SECRET: writes $root/nN/garage.toml with fresh ports.
-cluster_config() {
-    local d=$root/n$1 rpc s3 admin
-    rpc=$(garage_free_port) s3=$(garage_free_port) admin=$(garage_free_port)
-    mkdir -p "$d/meta" "$d/data"
-    (
-        umask 077
-        cat >"$d/garage.toml" <<TOML
-metadata_dir = "$d/meta"
-data_dir = "$d/data"
-db_engine = "lmdb"
-replication_factor = 3
-rpc_bind_addr = "127.0.0.1:$rpc"
-rpc_public_addr = "127.0.0.1:$rpc"
-rpc_secret = "$2"
-
-[s3_api]
-s3_region = "garage"
-api_bind_addr = "127.0.0.1:$s3"
-
-[admin]
-api_bind_addr = "127.0.0.1:$admin"
-admin_token = "$token"
-TOML
-    )
-}
-
-start_node() { # N
-    GARAGE_SERVER_ARGS="" garage_start "$root/n$1" && garage_wait_healthy "$root/n$1"
-}
-
-node_id() { # N: <id>@<addr>
-    garage_cli "$root/n$1" node id -q
-}
-
-admin() { # N PATH
-    curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$(garage_admin_port "$root/n$1")$2"
-}
-
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds or time runs out.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.5
-    done
-}
+# shellcheck source=test/e2e/lib/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
 
 status_nodes_up() { # N COUNT: node N's /v1/status lists COUNT nodes up
     admin "$1" /v1/status | python3 -c "
@@ -86,12 +25,6 @@ layout_v1_three_roles() { # N
 
 health_is() { # N STATUS
     [[ $(admin "$1" /v1/health | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])') == "$2" ]]
-}
-
-g() { # N ARGS...: the CLI against node N
-    local n=$1
-    shift
-    "$GARAGE_BIN" -c "$root/n$n/garage.toml" "$@"
 }
 
 start_three() {

@@ -1,0 +1,93 @@
+# Shared by the multi-process cluster tests (test/e2e/cluster.sh, test/fault/*.sh): sourced after
+# e2e.sh, it sets $root (a temporary directory removed, with every node stopped, at exit) and
+# $secret / $token, and provides:
+#
+#   cluster_config N SECRET [RF]   writes $root/nN/garage.toml (fresh ports, replication factor RF, 3 by default)
+#   start_node N                   starts node N (no --single-node) and waits for its admin API
+#   node_id N                      prints <id>@<addr> of node N
+#   admin N PATH                   GET on node N's admin API (bearer token)
+#   g N ARGS...                    the `garage` CLI against node N
+#   wait_for SECONDS COMMAND...    retries COMMAND every 0.5 s until it succeeds or time runs out
+#   kill_node N                    SIGKILL node N and reap it
+#   s3_port N                      node N's S3 API port
+# shellcheck shell=bash disable=SC2034
+
+root=$(mktemp -d)
+dir=$root/n1 # e2e.sh's check() and e2e_summary() use $dir (node 1)
+mkdir -p "$dir"
+secret=$(openssl rand -hex 32)
+token=$(openssl rand -base64 32)
+
+cluster_cleanup() {
+    local n
+    for n in 1 2 3 4 5; do
+        [[ -f $root/n$n/server.pid ]] && garage_stop "$root/n$n" 2>/dev/null
+    done
+    rm -rf "$root"
+}
+trap cluster_cleanup EXIT
+
+cluster_config() { # N SECRET [RF]
+    local d=$root/n$1 rpc s3 admin
+    rpc=$(garage_free_port) s3=$(garage_free_port) admin=$(garage_free_port)
+    mkdir -p "$d/meta" "$d/data"
+    (
+        umask 077
+        cat >"$d/garage.toml" <<TOML
+metadata_dir = "$d/meta"
+data_dir = "$d/data"
+db_engine = "lmdb"
+replication_factor = ${3:-3}
+rpc_bind_addr = "127.0.0.1:$rpc"
+rpc_public_addr = "127.0.0.1:$rpc"
+rpc_secret = "$2"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3"
+
+[admin]
+api_bind_addr = "127.0.0.1:$admin"
+admin_token = "$token"
+TOML
+    )
+}
+
+start_node() { # N
+    GARAGE_SERVER_ARGS="" garage_start "$root/n$1" && garage_wait_healthy "$root/n$1"
+}
+
+node_id() { # N: <id>@<addr>
+    garage_cli "$root/n$1" node id -q
+}
+
+admin() { # N PATH
+    curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$(garage_admin_port "$root/n$1")$2"
+}
+
+g() { # N ARGS...: the CLI against node N
+    local n=$1
+    shift
+    "$GARAGE_BIN" -c "$root/n$n/garage.toml" "$@"
+}
+
+wait_for() { # SECONDS COMMAND...
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.5
+    done
+}
+
+kill_node() { # N
+    local pid
+    pid=$(cat "$root/n$1/server.pid")
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+    rm -f "$root/n$1/server.pid"
+}
+
+s3_port() { # N
+    sed -n '/^\[s3_api\]/,/^\[/s/^api_bind_addr = "127.0.0.1:\([0-9]*\)"/\1/p' "$root/n$1/garage.toml"
+}
