@@ -40,7 +40,7 @@ struct admin_settings {
     std::string web_root_domain;              ///< `[s3_web] root_domain`, for `/check`
 };
 
-/** The block store of a node as the block endpoints (`/v1/block/*`) and the block repairs of
+/** The block store of a node as the block endpoints (`/v1/block/...`) and the block repairs of
     `POST /v1/repair` see it: type-erased, so that the admin API does not depend on the node's
     storage type. @ref block_access makes one from a @ref garage::block::block_manager. A member
     left empty makes the endpoints that need it answer `501` naming what is missing.
@@ -103,7 +103,7 @@ struct admin_node_access {
     std::string rpc_address;
     /// The version reported by `GET /v1/status` (`garageVersion`).
     std::string garage_version = "unknown";
-    /// The node's block store: `/v1/block/*` and the block repairs of `POST /v1/repair`.
+    /// The node's block store: `/v1/block/...` and the block repairs of `POST /v1/repair`.
     admin_block_access blocks;
     /** Starts a full Merkle sync pass of every table (`garage repair tables`). Empty while the
         node's tables are not replicated (no syncer to trigger): the repair then answers `501`. */

@@ -366,7 +366,7 @@ reply purge_blocks(Model& m, std::vector<util::hash32> const& hashes)
                                {"uploadsDeleted", n.uploads}}};
 }
 
-/// `/v1/block/*` (after the admin token check).
+/// `/v1/block/...` (after the admin token check).
 template <class Model>
 reply serve_block(Model& m, admin_block_access const& b, std::string_view method, std::string const& path,
                   boost::urls::params_view const& q, bjson::value const& in)
