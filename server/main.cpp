@@ -453,8 +453,8 @@ void print_layout_history(json::value const& h)
     std::vector<std::string> rows{"Version\tStatus\tStorage nodes\tGateway nodes"};
     std::size_t live = 0;
     for (auto const& v : h.at("versions").as_array()) {
-        rows.push_back("#" + str(v.at("version")) + "\t" + str(v.at("status")) + "\t" + str(v.at("storageNodes")) +
-                       "\t" + str(v.at("gatewayNodes")));
+        rows.push_back("#" + str(v.at("version")) + "\t" + str(v.at("status")) + "\t" +
+                       str(v.at("storageNodes")) + "\t" + str(v.at("gatewayNodes")));
         live += v.at("status").as_string() != "historical";
     }
     print_table(rows);
@@ -466,15 +466,17 @@ void print_layout_history(json::value const& h)
                    "This is the internal data that Garage stores to know which nodes have what data.\n\n");
         std::vector<std::string> trows{"Node\tAck\tSync\tSync_ack"};
         for (auto const& [id, t] : h.at("updateTrackers").as_object()) {
-            trows.push_back(std::string(id).substr(0, 16) + "\t#" + str(t.at("ack")) + "\t#" + str(t.at("sync")) +
-                            "\t#" + str(t.at("syncAck")));
+            trows.push_back(std::string(id).substr(0, 16) + "\t#" + str(t.at("ack")) + "\t#" +
+                            str(t.at("sync")) + "\t#" + str(t.at("syncAck")));
         }
         std::sort(trows.begin() + 1, trows.end());
         print_table(trows);
-        fmt::print("\nIf some nodes are not catching up to the latest layout version in the update trackers,\n"
-                   "it might be because they are offline or unable to complete a sync successfully.\n");
+        fmt::print(
+            "\nIf some nodes are not catching up to the latest layout version in the update trackers,\n"
+            "it might be because they are offline or unable to complete a sync successfully.\n");
         if (h.at("minAck").to_number<std::uint64_t>() < current) {
-            fmt::print("You may force progress using `garage layout skip-dead-nodes --version {}`\n", current);
+            fmt::print("You may force progress using `garage layout skip-dead-nodes --version {}`\n",
+                       current);
         } else {
             fmt::print("You may force progress using `garage layout skip-dead-nodes --version {} "
                        "--allow-missing-data`.\n",
@@ -494,8 +496,9 @@ void print_block_errors(json::value const& errors)
     std::vector<std::string> rows{"Hash\tRC\tErrors\tLast error\tNext try"};
     for (auto const& e : errors.as_array()) {
         auto const next = e.at("nextTryInSecs").to_number<std::uint64_t>();
-        rows.push_back(str(e.at("blockHash")) + "\t" + str(e.at("refcount")) + "\t" + str(e.at("errorCount")) +
-                       "\t" + duration_text(e.at("lastTrySecsAgo").to_number<std::uint64_t>()) + " ago\tin " +
+        rows.push_back(str(e.at("blockHash")) + "\t" + str(e.at("refcount")) + "\t" +
+                       str(e.at("errorCount")) + "\t" +
+                       duration_text(e.at("lastTrySecsAgo").to_number<std::uint64_t>()) + " ago\tin " +
                        (next == 0 ? std::string("asap") : duration_text(next)));
     }
     print_table(rows);
@@ -533,8 +536,9 @@ void print_block_info(json::value const& b)
     }
     print_table(rows);
     if (b.at("refcount").to_number<std::uint64_t>() != nondeleted) {
-        fmt::print("\nWarning: refcount does not match number of non-deleted versions, you should try `garage "
-                   "repair block-rc`.\n");
+        fmt::print(
+            "\nWarning: refcount does not match number of non-deleted versions, you should try `garage "
+            "repair block-rc`.\n");
     }
 }
 
@@ -632,7 +636,8 @@ int main(int argc, char** argv)
     auto* layout_revert = layout_cmd->add_subcommand("revert", "Revert staged changes to cluster layout");
     layout_revert->add_flag("--yes", revert_yes,
                             "The revert operation will not be ran unless this flag is added");
-    auto* layout_history = layout_cmd->add_subcommand("history", "View the history of layouts in the cluster");
+    auto* layout_history =
+        layout_cmd->add_subcommand("history", "View the history of layouts in the cluster");
     std::uint64_t skip_version = 0;
     bool skip_allow_missing = false;
     auto* layout_skip = layout_cmd->add_subcommand(
@@ -642,9 +647,10 @@ int main(int argc, char** argv)
                      "Version number of the layout to assume is currently up-to-date. This will generally "
                      "be the current layout version")
         ->required();
-    layout_skip->add_flag("--allow-missing-data", skip_allow_missing,
-                          "Allow the skip even if a quorum of nodes could not be found for the data among the "
-                          "remaining nodes");
+    layout_skip->add_flag(
+        "--allow-missing-data", skip_allow_missing,
+        "Allow the skip even if a quorum of nodes could not be found for the data among the "
+        "remaining nodes");
 
     auto* block_cmd = app.add_subcommand("block", "Low-level debug operations on data blocks");
     block_cmd->require_subcommand(1);
@@ -668,7 +674,8 @@ int main(int argc, char** argv)
     repair_cmd->fallthrough(); // `garage repair tables --yes` as well as `garage repair --yes tables`
     bool repair_yes = false, repair_all_nodes = false;
     repair_cmd->add_flag("--yes", repair_yes, "Confirm the launch of the repair operation");
-    repair_cmd->add_flag("-a,--all-nodes", repair_all_nodes, "Launch repair operation on all nodes (one node here)");
+    repair_cmd->add_flag("-a,--all-nodes", repair_all_nodes,
+                         "Launch repair operation on all nodes (one node here)");
     std::vector<std::pair<CLI::App*, std::string>> repairs;
     for (auto const& [name, help] : std::vector<std::pair<std::string, std::string>>{
              {"tables", "Do a full sync of metadata tables"},
@@ -969,10 +976,11 @@ int main(int argc, char** argv)
             }
             json::value body = std::move(hs);
             auto r = must(c.call("POST", "/v1/block/purge", &body));
-            fmt::print("Purged {} blocks: marked {} block refs, {} versions, {} objects and {} multipart uploads "
-                       "as deleted\n",
-                       str(r.at("blocksPurged")), str(r.at("blockRefsPurged")), str(r.at("versionsDeleted")),
-                       str(r.at("objectsDeleted")), str(r.at("uploadsDeleted")));
+            fmt::print(
+                "Purged {} blocks: marked {} block refs, {} versions, {} objects and {} multipart uploads "
+                "as deleted\n",
+                str(r.at("blocksPurged")), str(r.at("blockRefsPurged")), str(r.at("versionsDeleted")),
+                str(r.at("objectsDeleted")), str(r.at("uploadsDeleted")));
         }
         return 0;
     }

@@ -70,7 +70,8 @@ struct fixture {
 
     http::response<http::string_body> call(http::verb method, std::string target, std::string body = {})
     {
-        return test::admin_call(client, srv->port(), method, std::move(target), std::move(body), "admin-token");
+        return test::admin_call(client, srv->port(), method, std::move(target), std::move(body),
+                                "admin-token");
     }
     json::value ok_json(http::verb method, std::string target, std::string body = {})
     {
@@ -110,7 +111,8 @@ json::object const* find_error(json::value const& errors, util::hash32 const& h)
 
 } // namespace
 
-TEST_CASE("block info finds a block by a hash prefix and names the object that uses it", "[api][admin][block]")
+TEST_CASE("block info finds a block by a hash prefix and names the object that uses it",
+          "[api][admin][block]")
 {
     fixture f;
     REQUIRE(f.s3.send("PUT", "/bkt").status == 200);
@@ -170,7 +172,8 @@ TEST_CASE("a corrupted block file shows in list-errors after a failed resync; re
     // In back-off: the next resync waits.
     CHECK(f.s3.blocks->resync_step().value().outcome == block::resync_outcome::waiting);
 
-    auto r = f.ok_json(http::verb::post, "/v1/block/retry-now", R"({"blockHashes":[")" + h.to_hex() + R"("]})");
+    auto r =
+        f.ok_json(http::verb::post, "/v1/block/retry-now", R"({"blockHashes":[")" + h.to_hex() + R"("]})");
     CHECK(r.at("count").to_number<int>() == 1);
     e = find_error(errors = f.ok_json(http::verb::get, "/v1/block/errors"), h);
     REQUIRE(e != nullptr);
@@ -184,7 +187,8 @@ TEST_CASE("a corrupted block file shows in list-errors after a failed resync; re
 
     r = f.ok_json(http::verb::post, "/v1/block/retry-now", R"({"all":true})");
     CHECK(r.at("count").to_number<int>() == 1);
-    CHECK(f.call(http::verb::post, "/v1/block/retry-now", R"({"all":true,"blockHashes":[")" + h.to_hex() + R"("]})")
+    CHECK(f.call(http::verb::post, "/v1/block/retry-now",
+                 R"({"all":true,"blockHashes":[")" + h.to_hex() + R"("]})")
               .result_int() == 400);
     CHECK(f.call(http::verb::post, "/v1/block/retry-now", R"({"blockHashes":["00ff"]})").result_int() == 400);
     CHECK(f.call(http::verb::post, "/v1/block/retry-now",
@@ -193,8 +197,7 @@ TEST_CASE("a corrupted block file shows in list-errors after a failed resync; re
     CHECK(f.call(http::verb::post, "/v1/block/retry-now", "{}").result_int() == 400);
 }
 
-TEST_CASE("block purge deletes the object using the block: GetObject then answers 404",
-          "[api][admin][block]")
+TEST_CASE("block purge deletes the object using the block: GetObject then answers 404", "[api][admin][block]")
 {
     fixture f;
     REQUIRE(f.s3.send("PUT", "/bkt").status == 200);
@@ -251,7 +254,8 @@ TEST_CASE("POST /v1/repair launches the block repair and steers the scrub worker
     CHECK(step.hash == h);
 
     using k = block::block_worker_control::command;
-    f.ok_json(http::verb::post, "/v1/repair", R"({"repairType":"scrub","scrubCommand":"set-tranquility","tranquility":7})");
+    f.ok_json(http::verb::post, "/v1/repair",
+              R"({"repairType":"scrub","scrubCommand":"set-tranquility","tranquility":7})");
     f.ok_json(http::verb::post, "/v1/repair", R"({"repairType":{"scrub":"pause"}})");
     f.ok_json(http::verb::post, "/v1/repair", R"({"repairType":"scrub","scrubCommand":"start"})");
     auto cmds = f.control->take_scrub_commands();

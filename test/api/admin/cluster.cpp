@@ -284,11 +284,13 @@ TEST_CASE("GET /v1/layout/history lists the versions after two applies; skip-dea
     REQUIRE(h.at("versions").as_array().size() == 1);
     CHECK(h.at("versions").at(0).at("status").as_string() == "current");
 
-    REQUIRE(f.call(http::verb::post, "/v1/layout", R"([{"id":")" + ida + R"(","zone":"dc1","capacity":1000000000,"tags":[]}])")
+    REQUIRE(f.call(http::verb::post, "/v1/layout",
+                   R"([{"id":")" + ida + R"(","zone":"dc1","capacity":1000000000,"tags":[]}])")
                 .result_int() == 200);
     REQUIRE(f.call(http::verb::post, "/v1/layout/apply", R"({"version":1})").result_int() == 200);
     // B (never connected, so down) becomes a storage node in version 2 and cannot sync it.
-    REQUIRE(f.call(http::verb::post, "/v1/layout", R"([{"id":")" + idb + R"(","zone":"dc2","capacity":1000000000,"tags":[]}])")
+    REQUIRE(f.call(http::verb::post, "/v1/layout",
+                   R"([{"id":")" + idb + R"(","zone":"dc2","capacity":1000000000,"tags":[]}])")
                 .result_int() == 200);
     REQUIRE(f.call(http::verb::post, "/v1/layout/apply", R"({"version":2})").result_int() == 200);
 

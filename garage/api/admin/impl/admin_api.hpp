@@ -455,7 +455,8 @@ reply serve(Model& m, admin_settings const& s, admin_node_access const& node, st
         }
         if (path == "/v1/repair") {
             if (method != "POST") {
-                return error_reply(404, "NoSuchEndpoint", "Unknown admin endpoint: " + std::string(method) + " " + path);
+                return error_reply(404, "NoSuchEndpoint",
+                                   "Unknown admin endpoint: " + std::string(method) + " " + path);
             }
             return launch_repair(node, v);
         }

@@ -86,8 +86,8 @@ inline constexpr std::size_t block_refs_limit = 10000;
 inline reply missing_block_hook(std::string_view what)
 {
     return error_reply(501, "NotImplemented",
-                       "This node does not give the admin API access to its block store (" + std::string(what) +
-                           ")");
+                       "This node does not give the admin API access to its block store (" +
+                           std::string(what) + ")");
 }
 
 /// A full 64-digit hexadecimal block hash.
@@ -242,7 +242,8 @@ reply block_info(Model& m, admin_block_access const& b, std::string const& prefi
                 bjson::object up{{"uploadId", mb->upload_id.to_hex()},
                                  {"uploadDeleted", u->has_value() && (*u)->deleted.get()},
                                  {"uploadGarbageCollected", !u->has_value()}};
-                up["bucketId"] = u->has_value() ? bjson::value((*u)->bucket_id.to_hex()) : bjson::value(nullptr);
+                up["bucketId"] =
+                    u->has_value() ? bjson::value((*u)->bucket_id.to_hex()) : bjson::value(nullptr);
                 up["key"] = u->has_value() ? bjson::value((*u)->key) : bjson::value(nullptr);
                 backlink = bjson::object{{"upload", std::move(up)}};
             }
@@ -252,7 +253,7 @@ reply block_info(Model& m, admin_block_access const& b, std::string const& prefi
     }
     char const* state = rc->get_state() == block::rc_value::state::present     ? "present"
                         : rc->get_state() == block::rc_value::state::deletable ? "deletable"
-                                                                              : "absent";
+                                                                               : "absent";
     return {200, bjson::object{{"blockHash", h->to_hex()},
                                {"refcount", rc->count()},
                                {"rcState", state},
@@ -293,7 +294,8 @@ util::result<void> purge_backlink(Model& m, model::version const& v, purge_count
             return {};
         }
         if (!(*u)->deleted.get()) {
-            auto tomb = model::multipart_upload::tombstone(upload_id, (*u)->timestamp, (*u)->bucket_id, (*u)->key);
+            auto tomb =
+                model::multipart_upload::tombstone(upload_id, (*u)->timestamp, (*u)->bucket_id, (*u)->key);
             if (auto r = m.mpu_table().insert(tomb); !r) {
                 return r;
             }
@@ -344,7 +346,8 @@ reply purge_blocks(Model& m, std::vector<util::hash32> const& hashes)
                     return from_failure(r.error());
                 }
                 if (!(*v)->deleted.get()) {
-                    if (auto r = m.version_table().insert(model::version::tombstone((*v)->uuid, (*v)->backlink));
+                    if (auto r =
+                            m.version_table().insert(model::version::tombstone((*v)->uuid, (*v)->backlink));
                         !r) {
                         return from_failure(r.error());
                     }
@@ -352,7 +355,8 @@ reply purge_blocks(Model& m, std::vector<util::hash32> const& hashes)
                 }
             }
             if (!br.deleted.get()) {
-                if (auto r = m.block_ref_table().insert(model::block_ref::tombstone(br.block, br.version)); !r) {
+                if (auto r = m.block_ref_table().insert(model::block_ref::tombstone(br.block, br.version));
+                    !r) {
                     return from_failure(r.error());
                 }
                 ++n.block_refs;
@@ -552,7 +556,8 @@ inline reply launch_repair(admin_node_access const& node, bjson::value const& in
         }
         return launched("Scrub command sent: " + scrub_cmd);
     }
-    if (what == "versions" || what == "mpu" || what == "block-refs" || what == "block-rc" || what == "aliases") {
+    if (what == "versions" || what == "mpu" || what == "block-refs" || what == "block-rc" ||
+        what == "aliases") {
         return error_reply(501, "NotImplemented",
                            "repair " + what +
                                ": the model layer has no online repair worker for it yet (Garage's "
