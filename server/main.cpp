@@ -431,6 +431,117 @@ void print_layout(json::value const& l)
                l.at("version").to_number<std::uint64_t>() + 1);
 }
 
+/// A duration in seconds as Garage's CLI prints it, roughly: `42s`, `3m 5s`, `2h 1m`, `4d 3h`.
+std::string duration_text(std::uint64_t secs)
+{
+    if (secs < 60) {
+        return fmt::format("{}s", secs);
+    }
+    if (secs < 3600) {
+        return fmt::format("{}m {}s", secs / 60, secs % 60);
+    }
+    if (secs < 86400) {
+        return fmt::format("{}h {}m", secs / 3600, (secs % 3600) / 60);
+    }
+    return fmt::format("{}d {}h", secs / 86400, (secs % 86400) / 3600);
+}
+
+/// `garage layout history`: the versions, then the trackers when several versions are live.
+void print_layout_history(json::value const& h)
+{
+    fmt::print("==== LAYOUT HISTORY ====\n");
+    std::vector<std::string> rows{"Version\tStatus\tStorage nodes\tGateway nodes"};
+    std::size_t live = 0;
+    for (auto const& v : h.at("versions").as_array()) {
+        rows.push_back("#" + str(v.at("version")) + "\t" + str(v.at("status")) + "\t" +
+                       str(v.at("storageNodes")) + "\t" + str(v.at("gatewayNodes")));
+        live += v.at("status").as_string() != "historical";
+    }
+    print_table(rows);
+    fmt::print("\n");
+    auto const current = h.at("currentVersion").to_number<std::uint64_t>();
+    if (live > 1) {
+        fmt::print("==== UPDATE TRACKERS ====\n"
+                   "Several layout versions are currently live in the cluster, and data is being migrated.\n"
+                   "This is the internal data that Garage stores to know which nodes have what data.\n\n");
+        std::vector<std::string> trows{"Node\tAck\tSync\tSync_ack"};
+        for (auto const& [id, t] : h.at("updateTrackers").as_object()) {
+            trows.push_back(std::string(id).substr(0, 16) + "\t#" + str(t.at("ack")) + "\t#" +
+                            str(t.at("sync")) + "\t#" + str(t.at("syncAck")));
+        }
+        std::sort(trows.begin() + 1, trows.end());
+        print_table(trows);
+        fmt::print(
+            "\nIf some nodes are not catching up to the latest layout version in the update trackers,\n"
+            "it might be because they are offline or unable to complete a sync successfully.\n");
+        if (h.at("minAck").to_number<std::uint64_t>() < current) {
+            fmt::print("You may force progress using `garage layout skip-dead-nodes --version {}`\n",
+                       current);
+        } else {
+            fmt::print("You may force progress using `garage layout skip-dead-nodes --version {} "
+                       "--allow-missing-data`.\n",
+                       current);
+        }
+    } else {
+        fmt::print("Your cluster is currently in a stable state with a single live layout version.\n"
+                   "No metadata migration is in progress. Note that the migration of data blocks is not "
+                   "tracked,\nso you might want to keep old nodes online until their data directories become "
+                   "empty.\n");
+    }
+}
+
+/// `garage block list-errors`.
+void print_block_errors(json::value const& errors)
+{
+    std::vector<std::string> rows{"Hash\tRC\tErrors\tLast error\tNext try"};
+    for (auto const& e : errors.as_array()) {
+        auto const next = e.at("nextTryInSecs").to_number<std::uint64_t>();
+        rows.push_back(str(e.at("blockHash")) + "\t" + str(e.at("refcount")) + "\t" +
+                       str(e.at("errorCount")) + "\t" +
+                       duration_text(e.at("lastTrySecsAgo").to_number<std::uint64_t>()) + " ago\tin " +
+                       (next == 0 ? std::string("asap") : duration_text(next)));
+    }
+    print_table(rows);
+}
+
+/// `garage block info`.
+void print_block_info(json::value const& b)
+{
+    fmt::print("Block hash: {}\nRefcount: {}\n", str(b.at("blockHash")), str(b.at("refcount")));
+    fmt::print("Stored on this node: {}\n", b.at("present").as_bool() ? "yes" : "no");
+    if (auto const& e = b.at("resyncError"); e.is_object()) {
+        auto const next = e.at("nextTryInSecs").to_number<std::uint64_t>();
+        fmt::print("Resync errors: {}, last try {} ago, next try in {}\n", str(e.at("errorCount")),
+                   duration_text(e.at("lastTrySecsAgo").to_number<std::uint64_t>()),
+                   next == 0 ? std::string("asap") : duration_text(next));
+    }
+    fmt::print("\n");
+    std::vector<std::string> rows{"Version\tBucket\tKey\tMPU\tDeleted"};
+    std::uint64_t nondeleted = 0;
+    for (auto const& v : b.at("versions").as_array()) {
+        auto const& bl = v.at("backlink");
+        if (v.at("garbageCollected").as_bool()) {
+            rows.push_back(str(v.at("versionId")) + "\t\t\t\tyes");
+            continue;
+        }
+        bool const deleted = v.at("versionDeleted").as_bool();
+        nondeleted += !deleted;
+        if (auto const* o = bl.as_object().if_contains("object")) {
+            rows.push_back(str(v.at("versionId")) + "\t" + str(o->at("bucketId")) + "\t" + str(o->at("key")) +
+                           "\t\t" + (deleted ? "true" : "false"));
+        } else if (auto const* u = bl.as_object().if_contains("upload")) {
+            rows.push_back(str(v.at("versionId")) + "\t" + str(u->at("bucketId")) + "\t" + str(u->at("key")) +
+                           "\t" + str(u->at("uploadId")) + "\t" + (deleted ? "true" : "false"));
+        }
+    }
+    print_table(rows);
+    if (b.at("refcount").to_number<std::uint64_t>() != nondeleted) {
+        fmt::print(
+            "\nWarning: refcount does not match number of non-deleted versions, you should try `garage "
+            "repair block-rc`.\n");
+    }
+}
+
 /// A node named by a unique prefix of its hex id, among the known nodes and the layout's roles.
 std::string find_node(server::admin_client const& c, std::string const& prefix)
 {
@@ -525,6 +636,76 @@ int main(int argc, char** argv)
     auto* layout_revert = layout_cmd->add_subcommand("revert", "Revert staged changes to cluster layout");
     layout_revert->add_flag("--yes", revert_yes,
                             "The revert operation will not be ran unless this flag is added");
+    auto* layout_history =
+        layout_cmd->add_subcommand("history", "View the history of layouts in the cluster");
+    std::uint64_t skip_version = 0;
+    bool skip_allow_missing = false;
+    auto* layout_skip = layout_cmd->add_subcommand(
+        "skip-dead-nodes", "Skip dead nodes when awaiting for a new layout version to be synchronized");
+    layout_skip
+        ->add_option("--version", skip_version,
+                     "Version number of the layout to assume is currently up-to-date. This will generally "
+                     "be the current layout version")
+        ->required();
+    layout_skip->add_flag(
+        "--allow-missing-data", skip_allow_missing,
+        "Allow the skip even if a quorum of nodes could not be found for the data among the "
+        "remaining nodes");
+
+    auto* block_cmd = app.add_subcommand("block", "Low-level debug operations on data blocks");
+    block_cmd->require_subcommand(1);
+    std::string block_hash;
+    std::vector<std::string> block_hashes;
+    bool block_all = false, block_yes = false;
+    auto* block_list_errors =
+        block_cmd->add_subcommand("list-errors", "List all blocks that currently have a resync error");
+    auto* block_info = block_cmd->add_subcommand("info", "Get detailed information about a single block");
+    block_info->add_option("hash", block_hash, "Hash of the block (or a prefix of at least 4 digits)")
+        ->required();
+    auto* block_retry = block_cmd->add_subcommand("retry-now", "Retry now the resync of one or many blocks");
+    block_retry->add_flag("--all", block_all, "Retry all blocks that have a resync error");
+    block_retry->add_option("blocks", block_hashes, "Hashes of the blocks to retry to resync now");
+    auto* block_purge = block_cmd->add_subcommand("purge", "Delete all objects referencing a missing block");
+    block_purge->add_flag("--yes", block_yes, "Mandatory to confirm operation");
+    block_purge->add_option("blocks", block_hashes, "Hashes of the blocks to purge")->required();
+
+    auto* repair_cmd = app.add_subcommand("repair", "Start repair of node data");
+    repair_cmd->require_subcommand(1);
+    repair_cmd->fallthrough(); // `garage repair tables --yes` as well as `garage repair --yes tables`
+    bool repair_yes = false, repair_all_nodes = false;
+    repair_cmd->add_flag("--yes", repair_yes, "Confirm the launch of the repair operation");
+    repair_cmd->add_flag("-a,--all-nodes", repair_all_nodes,
+                         "Launch repair operation on all nodes (one node here)");
+    std::vector<std::pair<CLI::App*, std::string>> repairs;
+    for (auto const& [name, help] : std::vector<std::pair<std::string, std::string>>{
+             {"tables", "Do a full sync of metadata tables"},
+             {"blocks", "Repair (resync/rebalance) the set of stored blocks in the cluster"},
+             {"versions", "Repropagate object deletions to the version table"},
+             {"mpu", "Repropagate object deletions to the multipart upload table"},
+             {"block-refs", "Repropagate version deletions to the block ref table"},
+             {"block-rc", "Recalculate block reference counters"},
+             {"aliases", "Fix inconsistency in bucket aliases (WARNING: EXPERIMENTAL)"},
+             {"rebalance", "Rebalance data blocks among HDDs on individual nodes"}}) {
+        repairs.emplace_back(repair_cmd->add_subcommand(name, help), name);
+    }
+    auto* repair_scrub = repair_cmd->add_subcommand("scrub", "Verify integrity of all blocks on disc");
+    repair_scrub->require_subcommand(1);
+    repair_scrub->fallthrough();
+    std::uint32_t scrub_tranquility = 0;
+    std::vector<std::pair<CLI::App*, std::string>> scrubs;
+    for (auto const& [name, help] : std::vector<std::pair<std::string, std::string>>{
+             {"start", "Start scrub"},
+             {"pause", "Pause scrub (it will resume automatically after 24 hours)"},
+             {"resume", "Resume paused scrub"},
+             {"cancel", "Cancel scrub in progress"},
+             {"set-tranquility", "Set tranquility level for in-progress and future scrubs"}}) {
+        auto* sc = repair_scrub->add_subcommand(name, help);
+        sc->fallthrough();
+        if (name == "set-tranquility") {
+            sc->add_option("tranquility", scrub_tranquility, "Tranquility level")->required();
+        }
+        scrubs.emplace_back(sc, name);
+    }
 
     auto* stats_cmd =
         app.add_subcommand("stats", "Show node statistics: tables, blocks, requests (as /metrics)");
@@ -744,6 +925,15 @@ int main(int argc, char** argv)
                 json::object{{"roles", json::array{}}, {"parameters", {{"zoneRedundancy", zr}}}};
             (void)must(c.call("POST", "/v1/layout", &body));
             fmt::print("The zone redundancy parameter has been set to '{}'.\n", layout::to_string(z));
+        } else if (*layout_history) {
+            print_layout_history(must(c.call("GET", "/v1/layout/history")));
+        } else if (*layout_skip) {
+            json::value body = {{"version", skip_version}, {"allowMissingData", skip_allow_missing}};
+            auto r = must(c.call("POST", "/v1/layout/skip-dead-nodes", &body));
+            for (auto const& line : r.at("message").as_array()) {
+                fmt::print("{}\n", str(line));
+            }
+            fmt::print("Success.\n");
         } else if (*layout_revert) {
             if (!revert_yes) {
                 fail("Please add the --yes flag to run the layout revert operation");
@@ -751,6 +941,71 @@ int main(int argc, char** argv)
             (void)must(c.call("POST", "/v1/layout/revert"));
             fmt::print("All proposed role changes in cluster layout have been canceled.\n");
         }
+        return 0;
+    }
+    if (*block_cmd) {
+        if (*block_list_errors) {
+            print_block_errors(must(c.call("GET", "/v1/block/errors")));
+        } else if (*block_info) {
+            print_block_info(must(c.call("GET", "/v1/block/info?hash=" + block_hash)));
+        } else if (*block_retry) {
+            if (block_all == !block_hashes.empty()) {
+                fail(block_all ? "--all was specified, cannot also specify blocks"
+                               : "Specify the blocks to retry, or --all");
+            }
+            json::value body;
+            if (block_all) {
+                body = {{"all", true}};
+            } else {
+                json::array hs;
+                for (auto const& h : block_hashes) {
+                    hs.emplace_back(h);
+                }
+                body = {{"blockHashes", std::move(hs)}};
+            }
+            auto r = must(c.call("POST", "/v1/block/retry-now", &body));
+            fmt::print("{} blocks returned in queue for a retry now (check logs to see results)\n",
+                       str(r.at("count")));
+        } else if (*block_purge) {
+            if (!block_yes) {
+                fail("Pass the --yes flag to confirm block purge operation.");
+            }
+            json::array hs;
+            for (auto const& h : block_hashes) {
+                hs.emplace_back(h);
+            }
+            json::value body = std::move(hs);
+            auto r = must(c.call("POST", "/v1/block/purge", &body));
+            fmt::print(
+                "Purged {} blocks: marked {} block refs, {} versions, {} objects and {} multipart uploads "
+                "as deleted\n",
+                str(r.at("blocksPurged")), str(r.at("blockRefsPurged")), str(r.at("versionsDeleted")),
+                str(r.at("objectsDeleted")), str(r.at("uploadsDeleted")));
+        }
+        return 0;
+    }
+    if (*repair_cmd) {
+        if (!repair_yes) {
+            fail("Please provide the --yes flag to initiate repair operations.");
+        }
+        json::object body;
+        for (auto const& [sub, name] : repairs) {
+            if (*sub) {
+                body["repairType"] = name;
+            }
+        }
+        for (auto const& [sub, name] : scrubs) {
+            if (*sub) {
+                body["repairType"] = "scrub";
+                body["scrubCommand"] = name;
+                if (name == "set-tranquility") {
+                    body["tranquility"] = scrub_tranquility;
+                }
+            }
+        }
+        json::value v = std::move(body);
+        auto r = must(c.call("POST", "/v1/repair", &v));
+        fmt::print("{}\n", str(r.at("message")));
         return 0;
     }
     if (*stats_cmd) {

@@ -384,6 +384,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         access.set_worker_var = [v = i->worker_vars.get()](std::string_view n, std::string_view val) {
             return v->set(n, val);
         };
+        access.blocks = api::admin::block_access(*i->blocks, i->runner.get(), i->block_control);
         i->admin =
             std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
         i->admin->set_cluster(i->cluster.get());

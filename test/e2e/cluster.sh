@@ -83,6 +83,30 @@ node3_failed() {
     g 1 status | tee "$root/status2.txt" && sed -n '/FAILED NODES/,$p' "$root/status2.txt" | grep -q "^${id3:0:16}"
 }
 
+history_stable() {
+    g 1 layout history | tee "$root/history1.txt" && grep -q '^#1  *current  *3  *0$' "$root/history1.txt" &&
+        grep -q 'stable state with a single live layout version' "$root/history1.txt"
+}
+
+history_draining() { # after version 2 is applied while node 3 is dead
+    g 1 layout history | tee "$root/history2.txt" && grep -q '^#2  *current' "$root/history2.txt" &&
+        grep -q '^#1  *draining' "$root/history2.txt" && grep -q '^==== UPDATE TRACKERS ====' "$root/history2.txt" &&
+        grep -q "^${id3:0:16}  *#1  *#1  *#1$" "$root/history2.txt"
+}
+
+skip_dead_node3() {
+    g 1 layout skip-dead-nodes --version 2 | tee "$root/skip.txt" &&
+        grep -q "Increased the ACK tracker for node ${id3:0:16}" "$root/skip.txt" && grep -q '^Success.$' "$root/skip.txt" &&
+        g 1 layout history | grep -q "^${id3:0:16}  *#2  *#1  *#1$"
+}
+
+blocks_and_repair() {
+    g 1 block list-errors | grep -q '^Hash  *RC  *Errors' && ! g 1 repair blocks 2>/dev/null &&
+        g 1 repair --yes blocks | grep -q 'Block repair launched' &&
+        g 1 repair --yes scrub set-tranquility 3 | grep -q 'Scrub command sent' &&
+        ! g 1 repair --yes tables 2>/dev/null && ! g 1 block purge "$(printf '%064d' 0)" 2>/dev/null
+}
+
 sigterm_stops() { # N
     local pid
     pid=$(cat "$root/n$1/server.pid")
@@ -126,6 +150,11 @@ wait "$pid3" 2>/dev/null
 check "node 3 killed: node 1's /v1/health becomes degraded" wait_for 45 health_is 1 degraded
 check "garage status on node 1 lists node 3 among FAILED NODES" node3_failed
 check "/metrics on node 1: cluster_healthy 0, cluster_available 1, storage nodes ok 2/3" metrics_degraded
+check "layout history on node 1: version 1 current, stable" history_stable
+check "layout assign + apply --version 2 while node 3 is dead" bash -c "'$GARAGE_BIN' -c '$root/n1/garage.toml' layout assign '${id1:0:8}' -c 4G && '$GARAGE_BIN' -c '$root/n1/garage.toml' layout apply --version 2"
+check "layout history: #2 current, #1 draining, node 3's trackers at #1" history_draining
+check "layout skip-dead-nodes --version 2 raises node 3's ack tracker" skip_dead_node3
+check "block list-errors, repair --yes blocks|scrub; repair without --yes and tables refused" blocks_and_repair
 check "SIGTERM stops node 2 promptly" sigterm_stops 2
 
 e2e_summary

@@ -5,6 +5,11 @@
 */
 
 #include <garage/api/http/server.hpp>
+#include <garage/block/manager.hpp>
+#include <garage/block/rc.hpp>
+#include <garage/block/workers.hpp>
+#include <garage/storage/concepts.hpp>
+#include <garage/util/bytes32.hpp>
 #include <garage/layout/manager.hpp>
 #include <garage/layout/system.hpp>
 #include <garage/metrics/registry.hpp>
@@ -13,7 +18,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +40,46 @@ struct admin_settings {
     std::string s3_root_domain;               ///< `[s3_api] root_domain`, for `/check`
     std::string web_root_domain;              ///< `[s3_web] root_domain`, for `/check`
 };
+
+/** The block store of a node as the block endpoints (`/v1/block/...`) and the block repairs of
+    `POST /v1/repair` see it: type-erased, so that the admin API does not depend on the node's
+    storage type. @ref block_access makes one from a @ref garage::block::block_manager. A member
+    left empty makes the endpoints that need it answer `501` naming what is missing.
+*/
+struct admin_block_access {
+    /// The blocks whose resync keeps failing, by hash (`GET /v1/block/errors`).
+    std::function<util::result<std::vector<block::resync_error_info>>()> list_errors;
+    /// A block's reference count on this node (`block_local_rc`).
+    std::function<util::result<block::rc_value>(util::hash32 const&)> get_rc;
+    /// Whether a copy of a block is stored on this node (unverified).
+    std::function<bool(util::hash32 const&)> has_block;
+    /// Forgets a block's resync back-off and queues its resync now (`POST /v1/block/retry-now`);
+    /// a failure (`block::error::block_not_found`) when the block is not in error.
+    std::function<util::result<void>(util::hash32 const&)> clear_backoff;
+    /// Starts "Block repair worker" (`garage repair blocks`); returns its worker id.
+    std::function<util::result<std::size_t>()> repair_blocks;
+    /// Sends a command to the scrub worker (`garage repair scrub start|pause|resume|cancel|set-tranquility`).
+    std::function<util::result<void>(block::block_worker_control::scrub_command const&)> scrub;
+    /// Starts moving every block file to its primary data directory (`garage repair rebalance`);
+    /// returns its worker id.
+    std::function<util::result<std::size_t>()> rebalance;
+};
+
+/** The block access of a block manager.
+    @tparam Storage The manager's metadata DB.
+    @param m       The manager; it must outlive the admin server.
+    @param runner  Where `repair_blocks` spawns its worker; null leaves `repair_blocks` empty.
+    @param control The block workers' control (from @ref garage::block::spawn_workers); null
+                   leaves `scrub` empty.
+    @return Every member set but `rebalance` (the block layer has no rebalance worker yet) and
+            those the null arguments leave empty.
+    @par Example
+    @code
+    access.blocks = api::admin::block_access(*blocks, runner.get(), block_control);
+    @endcode */
+template <storage::storage_backend Storage>
+admin_block_access block_access(block::block_manager<Storage>& m, util::background_runner* runner = nullptr,
+                                std::shared_ptr<block::block_worker_control> control = nullptr);
 
 /** What the admin API may read and steer of its node beyond the data model (each part
     optional: an endpoint whose part is missing answers `400`, as Garage's `/metrics` does when
@@ -57,6 +104,11 @@ struct admin_node_access {
     std::string rpc_address;
     /// The version reported by `GET /v1/status` (`garageVersion`).
     std::string garage_version = "unknown";
+    /// The node's block store: `/v1/block/...` and the block repairs of `POST /v1/repair`.
+    admin_block_access blocks;
+    /** Starts a full Merkle sync pass of every table (`garage repair tables`). Empty while the
+        node's tables are not replicated (no syncer to trigger): the repair then answers `501`. */
+    std::function<util::result<void>()> sync_tables;
 };
 
 /** The name of the admin endpoint a request goes to, for logs and the `api_admin_*` metrics
@@ -88,7 +140,15 @@ struct reply; // an endpoint's answer (detail/reply.hpp)
     Beyond Garage's v1 (whose CLI speaks RPC for these): `GET /metrics` (Prometheus text, with
     `metrics_token` when one is configured, else open), `GET /v1/stats` (the same figures as
     JSON), `GET /v1/worker` (the background workers), `GET /v1/worker/var[?name=]` and
-    `POST /v1/worker/var` with `{"name", "value"}` (Garage's `garage worker get|set`).
+    `POST /v1/worker/var` with `{"name", "value"}` (Garage's `garage worker get|set`), and, in
+    the shapes of Garage v2's admin API (docs/admin-api.md):
+    - `GET /v1/layout/history` (`garage layout history`) and `POST /v1/layout/skip-dead-nodes`
+      with `{version, allowMissingData}` (`garage layout skip-dead-nodes`);
+    - `GET /v1/block/errors` (`garage block list-errors`), `GET /v1/block/info?hash=<hex or
+      prefix>` (`garage block info`), `POST /v1/block/retry-now` with `{"all": true}` or
+      `{"blockHashes": [...]}`, `POST /v1/block/purge` with `[hash, ...]` (`garage block
+      purge`: the objects, uploads, versions and block references using the blocks are deleted);
+    - `POST /v1/repair` with `{"repairType": ...}` (`garage repair`).
 
     @tparam Model A @ref garage::model::basic_model.
 

@@ -262,3 +262,76 @@ TEST_CASE("POST /v1/connect connects a node of the cluster and reports the failu
     CHECK_FALSE(c_listed);
     CHECK(f.call(http::verb::post, "/v1/connect", R"({"a":1})").result_int() == 400);
 }
+
+namespace {
+
+/// The tracker values of `node` in a `GET /v1/layout/history` answer.
+json::object const& trackers_of(json::value const& history, std::string const& node)
+{
+    return history.at("updateTrackers").at(node).as_object();
+}
+
+} // namespace
+
+TEST_CASE("GET /v1/layout/history lists the versions after two applies; skip-dead-nodes raises a dead "
+          "node's trackers",
+          "[api][admin][cluster]")
+{
+    fixture f;
+    auto const ida = f.a.rpcnet.id().to_hex(), idb = f.b.rpcnet.id().to_hex();
+    auto h = f.get_json("/v1/layout/history");
+    CHECK(h.at("currentVersion").to_number<int>() == 0);
+    REQUIRE(h.at("versions").as_array().size() == 1);
+    CHECK(h.at("versions").at(0).at("status").as_string() == "current");
+
+    REQUIRE(f.call(http::verb::post, "/v1/layout",
+                   R"([{"id":")" + ida + R"(","zone":"dc1","capacity":1000000000,"tags":[]}])")
+                .result_int() == 200);
+    REQUIRE(f.call(http::verb::post, "/v1/layout/apply", R"({"version":1})").result_int() == 200);
+    // B (never connected, so down) becomes a storage node in version 2 and cannot sync it.
+    REQUIRE(f.call(http::verb::post, "/v1/layout",
+                   R"([{"id":")" + idb + R"(","zone":"dc2","capacity":1000000000,"tags":[]}])")
+                .result_int() == 200);
+    REQUIRE(f.call(http::verb::post, "/v1/layout/apply", R"({"version":2})").result_int() == 200);
+
+    h = f.get_json("/v1/layout/history");
+    CHECK(h.at("currentVersion").to_number<int>() == 2);
+    auto const& versions = h.at("versions").as_array();
+    REQUIRE(versions.size() >= 2);
+    CHECK(versions[0].at("version").to_number<int>() == 2);
+    CHECK(versions[0].at("status").as_string() == "current");
+    CHECK(versions[0].at("storageNodes").to_number<int>() == 2);
+    CHECK(versions[0].at("gatewayNodes").to_number<int>() == 0);
+    CHECK(versions[1].at("version").to_number<int>() == 1);
+    CHECK(versions[1].at("status").as_string() == "draining"); // B has not synchronised version 2
+    CHECK(versions[1].at("storageNodes").to_number<int>() == 1);
+    CHECK(h.at("minStored").to_number<int>() == 1);
+    CHECK(trackers_of(h, idb).at("ack").to_number<int>() == 1);
+    CHECK(trackers_of(h, idb).at("sync").to_number<int>() == 1);
+    CHECK(h.at("minAck").to_number<int>() == 1);
+
+    auto r = f.call(http::verb::post, "/v1/layout/skip-dead-nodes", R"({"version":5})");
+    CHECK(r.result_int() == 400);
+    CHECK(r.body().find("Invalid version") != std::string::npos);
+    CHECK(f.call(http::verb::post, "/v1/layout/skip-dead-nodes", R"({})").result_int() == 400);
+
+    r = f.call(http::verb::post, "/v1/layout/skip-dead-nodes", R"({"version":2})");
+    REQUIRE(r.result_int() == 200);
+    auto const lines = json::parse(r.body()).at("message").as_array();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].as_string() == "Increased the ACK tracker for node " + idb.substr(0, 16));
+    h = f.get_json("/v1/layout/history");
+    CHECK(trackers_of(h, idb).at("ack").to_number<int>() == 2);
+    CHECK(trackers_of(h, idb).at("sync").to_number<int>() == 1);
+
+    // Nothing left to do for dead nodes alone; --allow-missing-data raises the sync trackers.
+    r = f.call(http::verb::post, "/v1/layout/skip-dead-nodes", R"({"version":2})");
+    CHECK(r.result_int() == 400);
+    CHECK(r.body().find("allow-missing-data") != std::string::npos);
+    r = f.call(http::verb::post, "/v1/layout/skip-dead-nodes", R"({"version":2,"allowMissingData":true})");
+    REQUIRE(r.result_int() == 200);
+    h = f.get_json("/v1/layout/history");
+    CHECK(trackers_of(h, idb).at("sync").to_number<int>() == 2);
+    REQUIRE(h.at("versions").as_array().size() == 2);
+    CHECK(h.at("versions").at(1).at("status").as_string() != "current");
+}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <garage/api/admin/detail/reply.hpp>
+#include <garage/api/admin/impl/block.hpp>
 #include <garage/api/admin/impl/cluster.hpp>
 #include <garage/model/helper.hpp>
 #include <garage/util/encoding.hpp>
@@ -443,6 +444,24 @@ reply serve(Model& m, admin_settings const& s, admin_node_access const& node, st
     if (auto refused = check_admin_token(s, auth)) {
         return std::move(*refused);
     }
+    if (path.starts_with("/v1/block/") || path == "/v1/repair") {
+        json::value v;
+        if (!body.empty()) {
+            boost::system::error_code ec;
+            v = json::parse(body, ec);
+            if (ec) {
+                return error_reply(400, "InvalidRequest", "Invalid JSON body: " + ec.message());
+            }
+        }
+        if (path == "/v1/repair") {
+            if (method != "POST") {
+                return error_reply(404, "NoSuchEndpoint",
+                                   "Unknown admin endpoint: " + std::string(method) + " " + path);
+            }
+            return launch_repair(node, v);
+        }
+        return serve_block(m, node.blocks, method, path, q, v);
+    }
     json::object in;
     if (!body.empty()) {
         boost::system::error_code ec;
@@ -798,6 +817,13 @@ inline std::string_view admin_endpoint_name(std::string_view method, std::string
         {"/layout", "POST", "UpdateClusterLayout"},
         {"/layout/apply", "POST", "ApplyClusterLayout"},
         {"/layout/revert", "POST", "RevertClusterLayout"},
+        {"/layout/history", "GET", "GetClusterLayoutHistory"},
+        {"/layout/skip-dead-nodes", "POST", "ClusterLayoutSkipDeadNodes"},
+        {"/block/errors", "GET", "ListBlockErrors"},
+        {"/block/info", "GET", "GetBlockInfo"},
+        {"/block/retry-now", "POST", "RetryBlockResync"},
+        {"/block/purge", "POST", "PurgeBlocks"},
+        {"/repair", "POST", "LaunchRepairOperation"},
         {"/key/import", "POST", "ImportKey"},
         {"/key", "DELETE", "DeleteKey"},
         {"/bucket", "POST", "CreateBucket"},
@@ -879,6 +905,12 @@ admin_api_server<Model>::serve_cluster(std::string_view method, std::string path
     }
     if (path == "/v1/layout/revert" && method == "POST") {
         co_return detail::revert_layout(mgr);
+    }
+    if (path == "/v1/layout/history" && method == "GET") {
+        co_return detail::layout_history_json(*mgr.snapshot());
+    }
+    if (path == "/v1/layout/skip-dead-nodes" && method == "POST") {
+        co_return detail::skip_dead_nodes(mgr, sys, in);
     }
     co_return detail::error_reply(404, "NoSuchEndpoint",
                                   "Unknown admin endpoint: " + std::string(method) + " " + path);

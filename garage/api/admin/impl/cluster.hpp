@@ -294,4 +294,90 @@ inline reply revert_layout(layout::layout_manager& mgr)
     return {200, layout_json(*mgr.snapshot())};
 }
 
+/** `GET /v1/layout/history` (Garage v2's `GetClusterLayoutHistory`; v1 has none): the live and
+    old versions, newest first, with their status (`current`, `draining`: still live,
+    `historical`: kept for finding old data) and node counts, and the three trackers of every
+    node with a role in a live version (an absent node counts as being at `minStored`). */
+inline reply layout_history_json(layout::layout_helper const& h)
+{
+    auto const& hist = h.history();
+    auto const min_stored = hist.min_stored();
+    auto const current = hist.current().version;
+    cjson::array versions;
+    auto add = [&](layout::layout_version const& v) {
+        std::uint64_t storage = 0, gateway = 0;
+        for (auto const& e : v.roles.items()) {
+            if (e.value.role) {
+                ++(e.value.role->capacity ? storage : gateway);
+            }
+        }
+        char const* status = v.version == current      ? "current"
+                             : v.version >= min_stored ? "draining"
+                                                       : "historical";
+        versions.emplace_back(cjson::object{{"version", v.version},
+                                            {"status", status},
+                                            {"storageNodes", storage},
+                                            {"gatewayNodes", gateway}});
+    };
+    for (auto it = hist.versions.rbegin(); it != hist.versions.rend(); ++it) {
+        add(*it);
+    }
+    for (auto it = hist.old_versions.rbegin(); it != hist.old_versions.rend(); ++it) {
+        add(*it);
+    }
+    auto const all = hist.all_nodes();
+    cjson::object trackers;
+    for (auto const& n : all) {
+        trackers[n.to_hex()] = cjson::object{{"ack", hist.trackers.ack.get(n, min_stored)},
+                                             {"sync", hist.trackers.sync.get(n, min_stored)},
+                                             {"syncAck", hist.trackers.sync_ack.get(n, min_stored)}};
+    }
+    return {200, cjson::object{{"currentVersion", current},
+                               {"minStored", min_stored},
+                               {"minAck", hist.trackers.ack.min_among(all, min_stored)},
+                               {"versions", std::move(versions)},
+                               {"updateTrackers", std::move(trackers)}}};
+}
+
+/** `POST /v1/layout/skip-dead-nodes` with `{version, allowMissingData}` (Garage v2's
+    `ClusterLayoutSkipDeadNodes`; in v1 only the CLI does it): raises the `ack` tracker of the
+    nodes that are down (of every node with `allowMissingData`, which also raises every
+    `sync` tracker) to `version`. Answers `{message: [one line per raised tracker]}`, or 400
+    with Garage's message when nothing could be done. */
+inline reply skip_dead_nodes(layout::layout_manager& mgr, layout::system const& sys, cjson::value const& body)
+{
+    auto const* o = body.if_object();
+    auto const* v = o ? o->if_contains("version") : nullptr;
+    if (v == nullptr || !v->is_number()) {
+        return error_reply(400, "InvalidRequest", "Expected {\"version\": n, \"allowMissingData\": bool}");
+    }
+    boost::system::error_code ec;
+    auto const version = v->to_number<std::uint64_t>(ec);
+    if (ec) {
+        return error_reply(400, "InvalidRequest", "`version` must be a non-negative integer");
+    }
+    bool allow_missing = false;
+    if (auto const* a = o->if_contains("allowMissingData"); a && a->is_bool()) {
+        allow_missing = a->as_bool();
+    }
+    auto const known = sys.known_nodes();
+    auto is_up = [&known](util::node_id const& n) {
+        for (auto const& k : known) {
+            if (k.id == n) {
+                return k.up;
+            }
+        }
+        return false;
+    };
+    auto r = mgr.skip_dead_nodes(version, is_up, allow_missing);
+    if (!r) {
+        return layout_failure(r.error());
+    }
+    cjson::array lines;
+    for (auto const& l : *r) {
+        lines.emplace_back(l);
+    }
+    return {200, cjson::object{{"message", std::move(lines)}}};
+}
+
 } // namespace garage::api::admin::detail
