@@ -279,6 +279,17 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         }
     });
     i->layout->subscribe([c = i->cluster.get()](auto const&) { c->request_full_sync(); });
+    // A complete pass of every table moves this node's `sync` tracker, so that an old layout
+    // version is retired (and its partitions offloaded) once the data reached the new one.
+    i->cluster->for_each([mgr = i->layout.get()](auto& p) {
+        std::string name(p.table->local().name());
+        mgr->register_table(name);
+        p.sync->on_pass_complete([mgr, name](table::sync_report const& r) {
+            if (r.complete()) {
+                mgr->sync_table_until(name, r.layout_version);
+            }
+        });
+    });
 
     i->runner = std::make_unique<util::background_runner>(i->background.get_executor());
     i->cluster->spawn_workers(*i->runner, i->background.get_executor());
@@ -383,6 +394,10 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         access.get_worker_vars = [v = i->worker_vars.get()] { return v->get(); };
         access.set_worker_var = [v = i->worker_vars.get()](std::string_view n, std::string_view val) {
             return v->set(n, val);
+        };
+        access.sync_tables = [c = i->cluster.get()]() -> util::result<void> {
+            c->request_full_sync();
+            return {};
         };
         access.blocks = api::admin::block_access(*i->blocks, i->runner.get(), i->block_control);
         i->admin =

@@ -23,7 +23,7 @@ s3() { # N ARGS...: the AWS CLI against node N's S3 API
 
 metric() { # N NAME LABELS: a gauge of node N's /metrics
     curl -fsS "http://127.0.0.1:$(garage_admin_port "$root/n$1")/metrics" |
-        awk -v m="$2{$3}" '$1 == m { print $2 }'
+        awk -v m="$2${3:+\{$3\}}" '$1 == m { print $2 }'
 }
 
 table_size() { # N TABLE
@@ -145,8 +145,20 @@ acked_readable() { # N
     done <"$root/acked"
 }
 
+describe() { # A B: what same_tables and same_blocks compare
+    local t
+    for t in object version block_ref bucket_v2 key; do
+        echo "$t: node $1 $(table_size "$1" $t), node $2 $(table_size "$2" $t)"
+    done
+    echo "block files: node $1 $(block_files "$1"), node $2 $(block_files "$2")"
+    echo "node $2 resync queue $(metric "$2" block_resync_queue_length ''), errors $(metric "$2" block_resync_errored_blocks '')"
+}
+
 restart_catches_up() {
-    start_node 3 && wait_for 90 same_tables 1 3 && wait_for 90 same_blocks 1 3
+    start_node 3 && wait_for 90 same_tables 1 3 && wait_for 90 same_blocks 1 3 || {
+        describe 1 3
+        return 1
+    }
 }
 
 writes_while_down() {
