@@ -9,6 +9,7 @@
 #   - partitioned by SIGUSR1 in refuse mode: new connections are refused; SIGUSR2 heals.
 # Runs under `bazel test //test/netproxy:netproxy_test` or directly with bash.
 # Prints one line per check and a last line "N passed, N failed".
+# shellcheck disable=SC2154 # start_proxy sets ${name}_port and ${name}_pid with printf -v
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,8 +48,7 @@ check() { # NAME COMMAND...
 
 # wait_file PATH: waits up to 10 s for PATH to exist.
 wait_file() {
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         [[ -s $1 ]] && return 0
         sleep 0.1
     done
