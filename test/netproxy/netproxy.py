@@ -25,11 +25,14 @@ at once, and until healed:
                                         send, never connecting to the target (peers see timeouts,
                                         as behind a cut link); they are closed when healed
   --partition-mode refuse               stops listening: new connections are refused
-The state is driven by either of
+The state is kept per mapping and driven by either of
   --control-file PATH   polled every --poll-ms (default 50): "partitioned" as its first word
-                        partitions; anything else (or no file) heals
-  signals               SIGUSR1 partitions, SIGUSR2 heals (overridden by the control file, when
-                        one is given, at the file's next change)
+                        partitions every mapping, "partitioned PORT..." only the mappings
+                        listening on those ports (e.g. the proxy in front of one node);
+                        anything else (or no file) heals them all; write it atomically
+                        (to a temporary file, then mv), or a poll may see it half written
+  signals               SIGUSR1 partitions every mapping, SIGUSR2 heals them all (overridden
+                        by the control file, when one is given, at the file's next change)
 
 Other options: --ready-file PATH (written once every mapping listens: one line per mapping,
 "LISTEN_HOST:PORT TARGET", handy with port 0), --quiet, --log-connections.
@@ -114,7 +117,7 @@ class Proxy:
         self.args = args
         self.up_delay = (args.up_delay_ms if args.up_delay_ms is not None else args.delay_ms) / 1000.0
         self.down_delay = (args.down_delay_ms if args.down_delay_ms is not None else args.delay_ms) / 1000.0
-        self.partitioned = False
+        self.partitioned: set[int] = set()  # indices of the partitioned mappings
         self.mappings: list[tuple[tuple[str, int], tuple[str, int]]] = []
         for m in args.mappings:
             listen, eq, target = m.partition("=")
@@ -123,10 +126,11 @@ class Proxy:
             self.mappings.append((parse_hostport(listen), parse_hostport(target)))
         self.servers: list[asyncio.base_events.Server | None] = [None] * len(self.mappings)
         self.bound: list[tuple[str, int]] = []
-        self.conns: set[asyncio.Task] = set()  # forwarding connections
-        self.holes: set[asyncio.Task] = set()  # blackholed connections
+        self.conns: dict[asyncio.Task, int] = {}  # forwarding connections -> mapping index
+        self.holes: dict[asyncio.Task, int] = {}  # blackholed connections -> mapping index
         self.stop = asyncio.Event()
-        self.control_mtime: float | None = None
+        self.control_text: str | None = None  # the control file's last content (None: no file)
+        self.control_read = False
 
     def log(self, msg: str) -> None:
         if not self.args.quiet:
@@ -148,51 +152,65 @@ class Proxy:
         if i >= len(self.bound):
             self.bound.append((lh, port))
 
-    async def close_listeners(self) -> None:
+    async def close_listeners(self, which: set[int] | None = None) -> None:
         for i, srv in enumerate(self.servers):
-            if srv is not None:
+            if srv is not None and (which is None or i in which):
                 srv.close()
                 await srv.wait_closed()
                 self.servers[i] = None
 
     # ---- partition control
 
-    async def set_partitioned(self, value: bool) -> None:
-        if value == self.partitioned:
-            return
-        self.partitioned = value
-        if value:
-            self.log(f"partitioned ({self.args.partition_mode}): closing {len(self.conns)} connection(s)")
-            for t in list(self.conns):
-                t.cancel()
-            if self.args.partition_mode == "refuse":
-                await self.close_listeners()
-        else:
-            self.log(f"healed: closing {len(self.holes)} blackholed connection(s)")
-            for t in list(self.holes):
-                t.cancel()
-            if self.args.partition_mode == "refuse":
-                for i in range(len(self.mappings)):
-                    if self.servers[i] is None:
-                        await self.listen(i)
+    def all_mappings(self) -> set[int]:
+        return set(range(len(self.mappings)))
 
-    def read_control_file(self) -> bool | None:
-        """The state the control file asks for, or None when it has not changed."""
+    async def set_partitioned(self, want: set[int]) -> None:
+        cut, heal = want - self.partitioned, self.partitioned - want
+        self.partitioned = set(want)
+        if cut:
+            doomed = [t for t, i in self.conns.items() if i in cut]
+            self.log(f"partitioned {self.names(cut)} ({self.args.partition_mode}): "
+                     f"closing {len(doomed)} connection(s)")
+            for t in doomed:
+                t.cancel()
+            if self.args.partition_mode == "refuse":
+                await self.close_listeners(cut)
+        if heal:
+            doomed = [t for t, i in self.holes.items() if i in heal]
+            self.log(f"healed {self.names(heal)}: closing {len(doomed)} blackholed connection(s)")
+            for t in doomed:
+                t.cancel()
+            for i in sorted(heal):
+                if self.servers[i] is None:
+                    await self.listen(i)
+
+    def names(self, which: set[int]) -> str:
+        return ", ".join(fmt_hostport(*self.bound[i]) for i in sorted(which))
+
+    def read_control_file(self) -> set[int] | None:
+        """The mappings the control file partitions, or None when it has not changed."""
         path = self.args.control_file
         try:
-            st = os.stat(path)
-            mtime = st.st_mtime_ns + st.st_size
-            if mtime == self.control_mtime:
-                return None
-            self.control_mtime = mtime
             with open(path, encoding="utf-8", errors="replace") as f:
-                words = f.read().split()
-            return bool(words) and words[0].lower() == "partitioned"
+                text = f.read()
         except FileNotFoundError:
-            if self.control_mtime == -1:
-                return None
-            self.control_mtime = -1
-            return False
+            text = None
+        if text == self.control_text and self.control_read:
+            return None
+        self.control_text, self.control_read = text, True
+        words = (text or "").split()
+        if not words or words[0].lower() != "partitioned":
+            return set()
+        if len(words) == 1:
+            return self.all_mappings()
+        want = set()
+        for w in words[1:]:
+            port = w.rpartition(":")[2]
+            hits = {i for i, (_, p) in enumerate(self.bound) if port.isdigit() and p == int(port)}
+            if not hits:
+                self.log(f"control file: no mapping listens on {w!r}; ignored")
+            want |= hits
+        return want
 
     async def poll_control(self) -> None:
         while not self.stop.is_set():
@@ -209,18 +227,18 @@ class Proxy:
     async def handle(self, i: int, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         peer = w.get_extra_info("peername")
-        if self.partitioned:
-            self.holes.add(task)
+        if i in self.partitioned:
+            self.holes[task] = i
             try:
                 while await r.read(CHUNK):
                     pass  # discarded
             except (asyncio.CancelledError, ConnectionError, OSError):
                 pass
             finally:
-                self.holes.discard(task)
+                self.holes.pop(task, None)
                 abort_writer(w)
             return
-        self.conns.add(task)
+        self.conns[task] = i
         tw = None
         try:
             th, tp = self.mappings[i][1]
@@ -251,7 +269,7 @@ class Proxy:
             abort_writer(w)
             abort_writer(tw)
         finally:
-            self.conns.discard(task)
+            self.conns.pop(task, None)
             if self.args.log_connections:
                 self.log(f"{peer} closed")
 
@@ -309,8 +327,9 @@ class Proxy:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        loop.add_signal_handler(signal.SIGUSR1, lambda: asyncio.ensure_future(self.set_partitioned(True)))
-        loop.add_signal_handler(signal.SIGUSR2, lambda: asyncio.ensure_future(self.set_partitioned(False)))
+        loop.add_signal_handler(signal.SIGUSR1,
+                                lambda: asyncio.ensure_future(self.set_partitioned(self.all_mappings())))
+        loop.add_signal_handler(signal.SIGUSR2, lambda: asyncio.ensure_future(self.set_partitioned(set())))
         for i in range(len(self.mappings)):
             await self.listen(i)
         lines = []
@@ -322,7 +341,7 @@ class Proxy:
         if self.args.control_file:
             want = self.read_control_file()
             if want:
-                await self.set_partitioned(True)
+                await self.set_partitioned(want)
             poller = asyncio.ensure_future(self.poll_control())
         if self.args.ready_file:
             tmp = self.args.ready_file + ".tmp"
@@ -348,7 +367,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--down-delay-ms", type=float, help="delay target -> client (overrides --delay-ms)")
     p.add_argument("--max-inflight", type=int, default=64 << 20,
                    help="bytes in flight per direction and connection (default 64 MiB)")
-    p.add_argument("--control-file", help='"partitioned" as first word partitions; else healed')
+    p.add_argument("--control-file", help='"partitioned [PORT...]" partitions (all, or those listen ports)')
     p.add_argument("--poll-ms", type=float, default=50.0, help="control file poll interval")
     p.add_argument("--partition-mode", choices=["blackhole", "refuse"], default="blackhole")
     p.add_argument("--ready-file", help="written once listening: 'LISTEN TARGET' per mapping")

@@ -6,6 +6,7 @@
 #     and arrives in order, intact (1 MiB echoed);
 #   - partitioned through the control file: the open connection is closed, a new one is
 #     blackholed (connects, but nothing comes back), and healing restores traffic;
+#   - "partitioned PORT": only the mapping listening on PORT is cut, the other one forwards;
 #   - partitioned by SIGUSR1 in refuse mode: new connections are refused; SIGUSR2 heals.
 # Runs under `bazel test //test/netproxy:netproxy_test` or directly with bash.
 # Prints one line per check and a last line "N passed, N failed".
@@ -238,6 +239,27 @@ check "partitioned again (control file)" client "$part_port" blackholed 1
 rm -f "$ctl"
 check "control file removed: healed" client "$part_port" works
 
+# ---- one mapping of two partitioned ("partitioned PORT"), the other still forwarding
+ctl2=$work/control2
+python3 "$proxy" --ready-file "$work/two.ready" --control-file "$ctl2" \
+    "127.0.0.1:0=127.0.0.1:$echo_port" "127.0.0.1:0=127.0.0.1:$echo_port" 2>"$work/two.log" &
+pids+=($!)
+two_pid=$!
+wait_file "$work/two.ready" || exit 1
+two_a=$(sed -n '1s/^127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$work/two.ready")
+two_b=$(sed -n '2s/^127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$work/two.ready")
+check "two mappings: both forward" bash -c "$(declare -f client); client $two_a works && client $two_b works"
+echo "partitioned $two_a" >"$ctl2"
+sleep 0.3
+check "partitioned $two_a only: that mapping is blackholed" client "$two_a" blackholed 1
+check "partitioned $two_a only: the other mapping still forwards" client "$two_b" works
+echo "partitioned 127.0.0.1:$two_b" >"$ctl2"
+sleep 0.3
+check "partitioned 127.0.0.1:$two_b instead: the first heals" client "$two_a" works
+check "partitioned 127.0.0.1:$two_b instead: the second is blackholed" client "$two_b" blackholed 1
+: >"$ctl2"
+check "control file emptied: both forward" bash -c "$(declare -f client); client $two_a works && client $two_b works"
+
 # ---- partition by signal (refuse mode)
 start_proxy sig --partition-mode refuse || exit 1
 check "refuse mode, healed: traffic flows" client "$sig_port" works
@@ -247,7 +269,7 @@ check "SIGUSR1 (refuse mode): new connections are refused" client "$sig_port" re
 kill -USR2 "$sig_pid"
 check "SIGUSR2: healed, traffic flows on the same port" client "$sig_port" works
 
-check "the proxies are still running" kill -0 "$plain_pid" "$slow_pid" "$asym_pid" "$part_pid" "$sig_pid"
+check "the proxies are still running" kill -0 "$plain_pid" "$slow_pid" "$asym_pid" "$part_pid" "$two_pid" "$sig_pid"
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
