@@ -3,7 +3,7 @@
 #   - a round trip through the proxy takes at least up + down delay (and not much more);
 #   - asymmetric delays add up the same way;
 #   - data in flight is pipelined (20 back-to-back messages cost about one round trip, not 20)
-#     and arrives in order, intact (1 MiB echoed);
+#     and arrives in order, intact (1 MiB echoed; 32 MiB within seconds, not a stop-and-wait);
 #   - partitioned through the control file: the open connection is closed, a new one is
 #     blackholed (connects, but nothing comes back), and healing restores traffic;
 #   - "partitioned PORT": only the mapping listening on PORT is cut, the other one forwards;
@@ -144,16 +144,21 @@ elif action == "pipelined":  # DELAY_RTT_MS: 20 messages sent at once come back 
     print(f"20 pipelined messages: {ms:.1f} ms (one round trip {one:g} ms)")
     assert got == b"".join(msgs), "order or content changed"
     assert ms < one * 3, ms
-elif action == "bulk":  # 1 MiB echoed intact, in order
+elif action == "bulk":  # MIB [MAX_S]: MIB MiB echoed intact, in order (within MAX_S seconds)
     import os, threading
-    data = os.urandom(1 << 20)
-    s = connect(timeout=20)
+    mib = int(arg[0])
+    data = os.urandom(mib << 20)
+    s = connect(timeout=30)
+    t0 = time.monotonic()
     t = threading.Thread(target=s.sendall, args=(data,))
     t.start()
     got = recv_exactly(s, len(data))
     t.join()
-    assert got == data, "1 MiB came back different"
-    print("1 MiB echoed intact")
+    secs = time.monotonic() - t0
+    assert got == data, f"{mib} MiB came back different"
+    print(f"{mib} MiB echoed intact in {secs:.2f} s")
+    if len(arg) > 1:
+        assert secs <= arg[1], f"slower than {arg[1]} s"
 elif action == "closed_on_partition":  # CONTROL_FILE: an open connection is cut by the partition
     ctl = sys.argv[3]
     s = connect()
@@ -212,14 +217,17 @@ PY
 # ---- no delay: a baseline
 start_proxy plain || exit 1
 check "no delay: a round trip through the proxy is under 50 ms" client "$plain_port" rtt 0 50
-check "no delay: 1 MiB is echoed intact" client "$plain_port" bulk
+check "no delay: 1 MiB is echoed intact" client "$plain_port" bulk 1
 
 # ---- 100 ms each way
 start_proxy slow --delay-ms 100 || exit 1
 check "--delay-ms 100: each round trip takes 200 ms or more (and under 700)" client "$slow_port" rtt 200 700
 check "--delay-ms 100: 20 pipelined messages come back in order within ~1 round trip" \
     client "$slow_port" pipelined 200
-check "--delay-ms 100: 1 MiB is echoed intact" client "$slow_port" bulk
+check "--delay-ms 100: 1 MiB is echoed intact" client "$slow_port" bulk 1
+# Stop-and-wait per 256 KiB chunk would take 128 x 0.2 s = 25 s; pipelined, 0.2 s plus the copy.
+check "--delay-ms 100: 32 MiB are echoed intact within 6 s (data in flight is pipelined)" \
+    client "$slow_port" bulk 32 6
 
 # ---- asymmetric
 start_proxy asym --up-delay-ms 30 --down-delay-ms 120 || exit 1
