@@ -6,16 +6,20 @@
 #include <garage/api/http/server.hpp>
 #include <garage/api/k2v/api_server.hpp>
 #include <garage/api/s3/api_server.hpp>
+#include <garage/block/exchange.hpp>
 #include <garage/block/workers.hpp>
 #include <garage/layout/manager.hpp>
 #include <garage/layout/system.hpp>
 #include <garage/metrics/api_metrics.hpp>
 #include <garage/metrics/registry.hpp>
+#include <garage/model/cluster.hpp>
+#include <garage/replication/local.hpp>
 #include <garage/model/k2v.hpp>
 #include <garage/model/lifecycle_worker.hpp>
 #include <garage/rpc/network.hpp>
 #include <garage/rpc/node_key.hpp>
 #include <garage/rpc/peering.hpp>
+#include <garage/rpc/rpc_helper.hpp>
 #include <garage/table/workers.hpp>
 #include <garage/util/worker.hpp>
 #include <garage/web/web_server.hpp>
@@ -95,9 +99,11 @@ struct node::impl {
     util::config cfg;
     boost::asio::io_context ioc;
     boost::asio::thread_pool blocking{2};
-    boost::asio::thread_pool background{1};
+    // The background workers; a block resync waits there for the RPC that fetches a block.
+    boost::asio::thread_pool background{3};
     // The cluster services (destroyed before the io_context they run on, after the endpoints).
     std::unique_ptr<rpc::network> net;
+    std::unique_ptr<rpc::rpc_helper> helper;
     std::unique_ptr<rpc::peering> peering;
     std::unique_ptr<layout::layout_manager> layout;
     std::unique_ptr<layout::system> system;
@@ -106,6 +112,8 @@ struct node::impl {
     std::unique_ptr<block::block_metrics> block_io_metrics;
     std::unique_ptr<blocks_type> blocks;
     std::unique_ptr<model_type> model;
+    std::unique_ptr<block::block_exchange<storage::lmdb_backend, replication::sharded>> exchange;
+    std::unique_ptr<model::model_cluster<model_type>> cluster;
     std::unique_ptr<util::background_runner> runner;
     std::shared_ptr<block::block_worker_control> block_control;
     std::unique_ptr<worker_variables> worker_vars;
@@ -170,12 +178,18 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     po.public_address = public_rpc_address(cfg, *bound);
     i->rpc_address =
         cfg.rpc_public_addr.value_or(bound->address().to_string() + ":" + std::to_string(bound->port()));
-    i->peering = std::make_unique<rpc::peering>(*i->net, nullptr, po);
+    // Node preference for quorum calls: self, same zone, lowest ping (pings recorded by peering).
+    auto* const ip = i.get();
+    i->helper = std::make_unique<rpc::rpc_helper>(*i->net, [ip](util::node_id const& n) -> std::optional<std::string> {
+        return ip->layout ? ip->layout->zone_of(n) : std::nullopt;
+    });
+    i->peering = std::make_unique<rpc::peering>(*i->net, i->helper.get(), po);
     auto mgr = layout::layout_manager::open(*i->net, layout::layout_manager_options::from_config(cfg));
     if (!mgr) {
         return mgr.error();
     }
     i->layout = std::move(*mgr);
+    i->layout->set_rpc_helper(i->helper.get());
     auto sys =
         layout::system::open(*i->net, *i->peering, *i->layout, layout::system_options::from_config(cfg));
     if (!sys) {
@@ -230,14 +244,44 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     i->block_io_metrics = std::make_unique<block::block_metrics>(i->metrics);
     i->blocks->set_metrics(i->block_io_metrics.get());
 
-    auto m = model_type::open(*i->db, replication::local{}, replication::local{}, *i->blocks);
+    auto m = model_type::open(*i->db, replication::full_copy(*i->layout), replication::sharded(*i->layout),
+                              *i->blocks);
     if (!m) {
         return m.error();
     }
     i->model = std::move(*m);
 
+    // The cluster halves: the block RPC (and the resync fetcher) and the replicated tables.
+    block::block_exchange_options beo;
+    beo.ram_buffer_max = cfg.block_ram_buffer_max;
+    i->exchange = std::make_unique<block::block_exchange<storage::lmdb_backend, replication::sharded>>(
+        *i->blocks, *i->helper, replication::sharded(*i->layout), i->blocking.get_executor(), beo);
+    i->exchange->start();
+    i->cluster = std::make_unique<model::model_cluster<model_type>>(*i->model, *i->helper);
+    i->cluster->set_block_sender([x = i->exchange.get()](util::captured_block b) {
+        block::block_put_options o;
+        o.stored_here = true;
+        return x->put_raw_block(b.hash, block::data_block(static_cast<block::block_encoding>(b.encoding),
+                                                          std::move(b.bytes)),
+                                o);
+    });
+    i->cluster->set_block_getter([x = i->exchange.get()](util::hash32 h) {
+        block::block_get_options o;
+        o.skip_local = true;
+        return x->get_block(h, o);
+    });
+    i->cluster->start();
+    // Anti-entropy at once when a peer comes (back) up and when the layout changes, not only
+    // every 10 minutes: a pass whose Merkle roots are equal costs one request per partition.
+    i->net->on_link_event([c = i->cluster.get()](rpc::link_event const& e) {
+        if (e.up) {
+            c->request_full_sync();
+        }
+    });
+    i->layout->subscribe([c = i->cluster.get()](auto const&) { c->request_full_sync(); });
+
     i->runner = std::make_unique<util::background_runner>(i->background.get_executor());
-    i->model->spawn_workers(*i->runner, i->background.get_executor());
+    i->cluster->spawn_workers(*i->runner, i->background.get_executor());
     i->block_control = block::spawn_workers(*i->blocks, *i->runner, i->background.get_executor());
     i->worker_vars = std::make_unique<worker_variables>(i->block_control, *i->runner);
     register_node_metrics(i->metrics, cfg, *i->model, *i->blocks, i->system.get());
@@ -254,6 +298,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         s.block_ram_buffer_max = cfg.block_ram_buffer_max;
         i->s3 = std::make_unique<api::s3::s3_api_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
                                                                                   i->blocking.get_executor());
+        i->s3->set_cluster(i->cluster.get());
         auto* s3 = i->s3.get();
         auto s3_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "s3");
         auto observer = [s3_metrics, root = s.root_domain](api::http::request_header const& req,
@@ -276,6 +321,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         s.region = cfg.s3_api.s3_region;
         i->web = std::make_unique<web::web_server<model_type, blocks_type>>(*i->model, *i->blocks, s,
                                                                             i->blocking.get_executor());
+        i->web->set_cluster(i->cluster.get());
         auto* web = i->web.get();
         auto web_metrics =
             std::make_shared<metrics::api_metrics>(i->metrics, "web", metrics::api_metrics::prefix::bare);
@@ -340,6 +386,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         };
         i->admin =
             std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
+        i->admin->set_cluster(i->cluster.get());
         auto* admin = i->admin.get();
         auto admin_metrics = std::make_shared<metrics::api_metrics>(i->metrics, "admin");
         auto observer = [admin_metrics](api::http::request_header const& req,

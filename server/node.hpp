@@ -3,7 +3,8 @@
 
 #include <garage/block/manager.hpp>
 #include <garage/model/garage.hpp>
-#include <garage/replication/local.hpp>
+#include <garage/replication/full_copy.hpp>
+#include <garage/replication/sharded.hpp>
 #include <garage/storage/lmdb_backend.hpp>
 #include <garage/util/config.hpp>
 #include <garage/util/error.hpp>
@@ -14,10 +15,11 @@ namespace garage::server {
 
 /// The block store of the reference server.
 using blocks_type = block::block_manager<storage::lmdb_backend>;
-/// The data model of the reference server: every table on LMDB, on this node alone until the
-/// cluster layer brings `sharded` and `full_copy` replication.
+/// The data model of the reference server: every table on LMDB; buckets, aliases and keys on
+/// every node (`full_copy`), objects, versions, block references, uploads and counters on the
+/// nodes the layout gives their partition (`sharded`).
 using model_type =
-    model::basic_model<replication::local, replication::local, storage::lmdb_backend, blocks_type>;
+    model::basic_model<replication::full_copy, replication::sharded, storage::lmdb_backend, blocks_type>;
 
 /** A running node: storage, block store, data model, background workers and the HTTP
     endpoints of the configuration (S3 API, admin API).

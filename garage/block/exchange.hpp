@@ -49,6 +49,10 @@ struct block_exchange_options {
 struct block_put_options {
     /// The priority of the PutBlock calls (Garage: `PRIO_NORMAL | PRIO_SECONDARY`).
     rpc::priority priority = rpc::priority::normal | rpc::priority::secondary;
+    /** This node already stored the block (e.g. an upload wrote it locally first): it is not
+        sent here and counts as one success in each write set that contains this node; a block
+        whose write sets are this node alone is not sent at all. */
+    bool stored_here = false;
 };
 
 /// How @ref garage::block::block_exchange::get_block looks for a block.
@@ -213,11 +217,11 @@ private:
     boost::asio::awaitable<util::result<void>> send_to_write_sets(util::hash32 h, data_block blk,
                                                                   util::byte_budget::lease lease,
                                                                   detail::gate::token token,
-                                                                  rpc::priority prio);
+                                                                  block_put_options const& options);
     boost::asio::awaitable<util::result<void>> send_block(util::hash32 h, data_block blk,
                                                           std::vector<std::vector<util::node_id>> sets,
                                                           std::size_t quorum, rpc::priority prio,
-                                                          detail::gate::token token);
+                                                          detail::gate::token token, bool stored_here = false);
     boost::asio::awaitable<util::result<std::vector<util::node_id>>>
     plan_offload(util::hash32 h, offload_mode mode, detail::gate::token token);
     boost::asio::awaitable<util::result<data_block>> fetch_remote(util::hash32 h, detail::gate::token token);

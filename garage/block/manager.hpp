@@ -14,6 +14,7 @@
 #include <garage/storage/concepts.hpp>
 #include <garage/util/bytes32.hpp>
 #include <garage/util/config.hpp>
+#include <garage/util/write_capture.hpp>
 #include <garage/util/error.hpp>
 
 #include <atomic>

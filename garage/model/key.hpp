@@ -17,6 +17,7 @@
 
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/variant.hpp>
 
 #include <optional>
 #include <string>
@@ -131,6 +132,13 @@ BOOST_DESCRIBE_STRUCT(access_key, (), (key_id, state))
     (case-insensitive; Garage's `MatchesAndNotDeleted`, used by `garage key info <pattern>`). */
 struct key_match {
     std::string pattern; ///< a prefix of the id, or the whole name
+
+    /// cereal: the filter travels in range reads across the cluster.
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(pattern);
+    }
 };
 
 /// The filter of the key table: by deletion state, or by pattern.

@@ -381,6 +381,13 @@ struct object_filter {
     {
         return {kind::uploading, multipart};
     }
+
+    /// cereal: the filter travels in range reads across the cluster.
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(what, multipart);
+    }
 };
 
 /** The `bucket_object_counter` index counter: per bucket, the objects holding data

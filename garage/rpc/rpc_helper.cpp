@@ -209,6 +209,12 @@ rpc_helper::raw_try_write_many_sets(std::vector<std::vector<util::node_id>> writ
         }
     }
     call_options const options{strategy.priority, strategy.timeout};
+    for (auto const& n : strategy.already_done) {
+        if (std::erase(all, n) > 0) {
+            std::lock_guard lock(st->mutex);
+            st->ok.emplace_back(n, raw_message{});
+        }
+    }
     for (auto const& n : request_order(std::move(all))) {
         launch(net_, st, n, path, request, options);
     }

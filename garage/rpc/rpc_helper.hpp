@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -36,6 +37,10 @@ struct request_strategy {
     /// the background once the quorum is reached (e.g. a lease on a RAM budget held while a
     /// block is still being sent to the last node); may be empty.
     std::shared_ptr<void> hold_until_done;
+    /** For @ref rpc_helper::try_write_many_sets: nodes that already hold the write (this node,
+        having written locally). They are not called, and count as a success in every set
+        that contains them. */
+    std::vector<util::node_id> already_done;
 };
 
 /** The successful answers of a quorum call, each with the node that gave it.

@@ -106,6 +106,14 @@ public:
         @return Nothing; the first group's failure (the others may have succeeded). */
     boost::asio::awaitable<util::result<void>> insert_many(std::vector<entry_type> entries);
 
+    /** Sends entries already merged into this node's table (encoded as stored, e.g. by a
+        @ref garage::util::write_capture) to the other nodes of their write sets, this node
+        counting as one success in each set that contains it; completes once every set has
+        `write_quorum()` successes. Entries whose write sets are this node alone are not sent.
+        @param items Each entry's partition hash and stored bytes.
+        @return Nothing; `rpc::error::quorum_not_reached` (naming each failed node and why). */
+    boost::asio::awaitable<util::result<void>> replicate(std::vector<std::pair<util::hash32, std::string>> items);
+
     /** Reads one entry from a read quorum, merged; repairs the nodes that answered differently.
         @param pk The partition key. @param sk The sort key.
         @return The merged entry or `nullopt`; `rpc::error::quorum_not_reached`;
@@ -162,7 +170,8 @@ public:
 
 private:
     boost::asio::awaitable<util::result<void>> write_group(std::vector<std::vector<util::node_id>> sets,
-                                                           std::vector<std::string> items);
+                                                           std::vector<std::string> items, bool done_here = false);
+    bool reads_here_alone(util::hash32 const& h) const;
     boost::asio::awaitable<void> repair(std::vector<util::node_id> nodes, std::vector<std::string> items);
     void spawn_repairs(std::vector<std::pair<util::node_id, std::vector<std::string>>> per_node);
     rpc::request_strategy strategy(std::size_t quorum) const;

@@ -10,6 +10,7 @@
 #include <garage/table/schema.hpp>
 #include <garage/table/detail/hash.hpp>
 #include <garage/util/error.hpp>
+#include <garage/util/write_capture.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -61,7 +61,13 @@ public:
         @return The coroutine (it never fails: errors are answered as HTML pages). */
     boost::asio::awaitable<void> handle(api::http::exchange& ex);
 
+    /** Reads objects across the cluster (quorum reads, blocks from other nodes).
+        @param cluster The cluster view of the model (null: this node's tables alone); it must
+                       outlive the server. */
+    void set_cluster(model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
+
 private:
+    model::model_cluster<Model>* cluster_ = nullptr;
     Model& model_;
     Blocks& blocks_;
     web_settings settings_;

@@ -8,6 +8,7 @@
 #include <garage/layout/manager.hpp>
 #include <garage/layout/system.hpp>
 #include <garage/metrics/registry.hpp>
+#include <garage/model/cluster.hpp>
 #include <garage/util/worker.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -109,7 +110,12 @@ public:
         @return A coroutine completing once the response has been written. */
     boost::asio::awaitable<void> handle(http::exchange& ex);
 
+    /** Replicates the key and bucket writes of the endpoints to the other nodes before answering.
+        @param cluster The cluster view of the model (null: this node alone); must outlive the server. */
+    void set_cluster(model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
+
 private:
+    model::model_cluster<Model>* cluster_ = nullptr;
     /// Serves the cluster endpoints (token checked here) when the node gave its layout and system.
     boost::asio::awaitable<detail::reply> serve_cluster(std::string_view method, std::string path,
                                                         std::string_view auth, std::string body);

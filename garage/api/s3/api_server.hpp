@@ -62,7 +62,14 @@ public:
         @return The coroutine (it never fails: errors are answered as S3 XML). */
     boost::asio::awaitable<void> handle(http::exchange& ex);
 
+    /** Serves the model's tables across the cluster: quorum reads, local writes replicated
+        to their write quorums before answering, blocks this node lacks read from the others.
+        @param cluster The cluster view of the model (null: this node's tables alone); it must
+                       outlive the server. */
+    void set_cluster(model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
+
 private:
+    model::model_cluster<Model>* cluster_ = nullptr;
     Model& model_;
     Blocks& blocks_;
     s3_settings settings_;

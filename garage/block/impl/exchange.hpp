@@ -232,8 +232,7 @@ block_exchange<Storage, Replication>::put_block(util::hash32 h, std::string data
     auto blk = co_await detail::run_blocking(blocking_, std::move(encode));
     plain.reset();
     // The lease now covers the encoded block until the last node answers.
-    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token),
-                                          options.priority);
+    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token), options);
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
@@ -245,29 +244,35 @@ block_exchange<Storage, Replication>::put_raw_block(util::hash32 h, data_block b
         co_return util::failure(rpc::error::shutting_down, "the block exchange is stopping");
     }
     auto lease = co_await budget_.acquire(blk.size());
-    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token),
-                                          options.priority);
+    co_return co_await send_to_write_sets(h, std::move(blk), std::move(lease), std::move(token), options);
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
 boost::asio::awaitable<util::result<void>>
 block_exchange<Storage, Replication>::send_to_write_sets(util::hash32 h, data_block blk,
                                                          util::byte_budget::lease lease,
-                                                         detail::gate::token token, rpc::priority prio)
+                                                         detail::gate::token token,
+                                                         block_put_options const& options)
 {
     std::vector<std::vector<util::node_id>> sets;
     for (auto const& set : replication_.write_sets(h)) {
         sets.emplace_back(std::ranges::begin(set), std::ranges::end(set));
     }
+    if (options.stored_here) {
+        auto const self = local_node();
+        if (std::ranges::all_of(sets, [&self](auto const& s) { return s.size() == 1 && s.front() == self; })) {
+            co_return util::result<void>{};
+        }
+    }
     auto held = std::make_shared<send_hold>(send_hold{std::move(lease), std::move(token)});
-    co_return co_await send_block(h, std::move(blk), std::move(sets), replication_.write_quorum(), prio,
-                                  std::move(held));
+    co_return co_await send_block(h, std::move(blk), std::move(sets), replication_.write_quorum(),
+                                  options.priority, std::move(held), options.stored_here);
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
 boost::asio::awaitable<util::result<void>> block_exchange<Storage, Replication>::send_block(
     util::hash32 h, data_block blk, std::vector<std::vector<util::node_id>> sets, std::size_t quorum,
-    rpc::priority prio, detail::gate::token held)
+    rpc::priority prio, detail::gate::token held, bool stored_here)
 {
     block_rpc_request req{block_rpc_op::put_block, h, blk.encoding()};
     rpc::raw_message raw;
@@ -280,6 +285,9 @@ boost::asio::awaitable<util::result<void>> block_exchange<Storage, Replication>:
     strategy.timeout = timeout();
     strategy.send_all_at_once = true;
     strategy.hold_until_done = std::move(held);
+    if (stored_here) {
+        strategy.already_done.push_back(local_node());
+    }
     auto r = co_await helper_.raw_try_write_many_sets(std::move(sets), std::string(block_endpoint::path),
                                                       std::move(raw), std::move(strategy));
     if (!r) {

@@ -111,8 +111,13 @@ template <storage::storage_backend Storage>
 util::result<void> block_manager<Storage>::write_encoded(util::hash32 const& h, data_block const& blk)
 {
     auto const start = std::chrono::steady_clock::now();
-    auto r = is_small(blk) ? db_.transact([&](transaction_type& tx) { return write_small_in(tx, h, blk); })
-                           : store_.write(h, blk);
+    auto const small = is_small(blk);
+    auto r = small ? db_.transact([&](transaction_type& tx) { return write_small_in(tx, h, blk); })
+                   : store_.write(h, blk);
+    if (auto* cap = util::write_capture::current(); cap != nullptr && r && !small) {
+        cap->blocks.push_back(
+            util::captured_block{h, static_cast<std::uint8_t>(blk.encoding()), std::string(blk.bytes())});
+    }
     if (metrics_ != nullptr && r) {
         metrics_->record_write(blk.size(), std::chrono::steady_clock::now() - start);
     }
@@ -129,6 +134,10 @@ util::result<void> block_manager<Storage>::write_small_in(transaction_type& tx, 
     v.push_back(blk.is_compressed() ? '\1' : '\0');
     detail::put_u64_be(v, util::now_msec());
     v.append(blk.bytes());
+    if (auto* cap = util::write_capture::current(); cap != nullptr) {
+        cap->blocks.push_back(
+            util::captured_block{h, static_cast<std::uint8_t>(blk.encoding()), std::string(blk.bytes())});
+    }
     return tx.put(trees_.small, h.view(), v);
 }
 

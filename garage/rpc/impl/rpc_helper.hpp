@@ -49,11 +49,14 @@ rpc_helper::try_write_many_sets(std::vector<std::vector<util::node_id>> write_se
                                 typename E::request_type request, request_strategy strategy)
 {
     auto raw = detail::encode_request(request);
+    auto const done = strategy.already_done;
     auto r = co_await raw_try_write_many_sets(std::move(write_sets), std::string(E::path), std::move(raw),
-                                              strategy);
+                                              std::move(strategy));
     if (!r) {
         co_return r.error();
     }
+    // the nodes that already held the write answered nothing to decode
+    std::erase_if(*r, [&done](auto const& p) { return std::find(done.begin(), done.end(), p.first) != done.end(); });
     co_return detail::decode_all<typename E::response_type>(*r, E::path);
 }
 

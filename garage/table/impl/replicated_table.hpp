@@ -114,14 +114,58 @@ replicated_table<Schema, Replication, Storage>::handle(util::node_id, table_requ
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 boost::asio::awaitable<util::result<void>>
 replicated_table<Schema, Replication, Storage>::write_group(std::vector<std::vector<util::node_id>> sets,
-                                                            std::vector<std::string> items)
+                                                            std::vector<std::string> items, bool done_here)
 {
     table_request req(update_request{std::move(items)});
-    auto r = co_await rpc_.try_write_many_sets<endpoint_type>(std::move(sets), std::move(req),
-                                                              strategy(local_.replication().write_quorum()));
+    auto s = strategy(local_.replication().write_quorum());
+    if (done_here) {
+        s.already_done.push_back(rpc_.net().id());
+    }
+    auto r = co_await rpc_.try_write_many_sets<endpoint_type>(std::move(sets), std::move(req), std::move(s));
     if (!r) {
         co_return util::failure(r.error().code, "table `" + std::string(Schema::table_name) +
                                                     "`: write: " + r.error().message);
+    }
+    co_return util::result<void>{};
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+bool replicated_table<Schema, Replication, Storage>::reads_here_alone(util::hash32 const& h) const
+{
+    if (local_.replication().read_quorum() != 1) {
+        return false;
+    }
+    auto const nodes = local_.replication().read_nodes(h);
+    auto const first = std::ranges::begin(nodes);
+    return first != std::ranges::end(nodes) && *first == rpc_.net().id();
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+boost::asio::awaitable<util::result<void>>
+replicated_table<Schema, Replication, Storage>::replicate(std::vector<std::pair<util::hash32, std::string>> items)
+{
+    auto const self = rpc_.net().id();
+    std::map<std::vector<std::vector<util::node_id>>, std::vector<std::string>> groups;
+    for (auto& [h, bytes] : items) {
+        auto sets = detail::to_sets(local_.replication().write_sets(h));
+        bool const here_alone = std::ranges::all_of(
+            sets, [&self](auto const& set) { return set.size() == 1 && set.front() == self; });
+        if (!here_alone) {
+            groups[std::move(sets)].push_back(std::move(bytes));
+        }
+    }
+    std::vector<boost::asio::awaitable<util::result<void>>> tasks;
+    for (auto& [sets, group] : groups) {
+        tasks.push_back(write_group(sets, std::move(group), true));
+    }
+    if (tasks.size() == 1) {
+        co_return co_await std::move(tasks.front());
+    }
+    auto results = co_await detail::when_all(std::move(tasks));
+    for (auto& r : results) {
+        if (!r) {
+            co_return r.error();
+        }
     }
     co_return util::result<void>{};
 }
@@ -202,6 +246,9 @@ boost::asio::awaitable<util::result<std::optional<typename Schema::entry_type>>>
 replicated_table<Schema, Replication, Storage>::get(partition_key_type pk, sort_key_type sk)
 {
     auto const h = garage::table::partition_hash(pk);
+    if (reads_here_alone(h)) {
+        co_return local_.get(pk, sk);
+    }
     auto key = local_type::tree_key(pk, sk);
     table_request req(read_entry_request{key});
     auto answers = co_await rpc_.try_call_many<endpoint_type>(
@@ -284,6 +331,9 @@ replicated_table<Schema, Replication, Storage>::get_range(partition_key_type pk,
     req.reverse = dir == storage::direction::reverse;
     if (limit == 0) {
         co_return std::vector<entry_type>{};
+    }
+    if (reads_here_alone(h)) {
+        co_return local_.get_range(pk, start, filter, limit, dir);
     }
     table_request request(std::move(req));
     auto answers = co_await rpc_.try_call_many<endpoint_type>(

@@ -32,14 +32,16 @@ inline net::awaitable<void> send_redirect(api::http::exchange& ex, redirect cons
 
 /// Whether `key` names a complete object (not a delete marker) in the bucket.
 template <class Model>
-bool object_exists(Model& model, util::uuid const& bucket_id, std::string const& key)
+boost::asio::awaitable<bool> object_exists(Model& m, garage::model::model_cluster<Model>* cluster,
+                                           util::uuid bucket_id, std::string key)
 {
-    auto obj = model.object_table().get(bucket_id, key);
+    auto obj = cluster != nullptr ? co_await cluster->replicated(m.object_table()).get(bucket_id, key)
+                                  : m.object_table().get(bucket_id, key);
     if (!obj || !*obj) {
-        return false;
+        co_return false;
     }
     auto const* v = (*obj)->last_complete();
-    return v != nullptr && v->is_data();
+    co_return v != nullptr && v->is_data();
 }
 
 } // namespace detail
@@ -158,6 +160,7 @@ boost::asio::awaitable<void> web_server<Model, Blocks>::handle(api::http::exchan
         r.key = keys->key;
         s3d::context<Model, Blocks> c{model_,  blocks_, s3_settings_, wex,       std::move(r),
                                       headers, {},      {},           bucket_id, blocking_};
+        c.cluster = cluster_;
         co_await s3d::handle_get_object(c, head);
         co_return;
     } catch (s3d::s3_exception& e) {
@@ -172,7 +175,7 @@ boost::asio::awaitable<void> web_server<Model, Blocks>::handle(api::http::exchan
 
     // `/name` missing but `/name/<index>` present: the implicit directory redirect.
     if (status == 404 && keys && !keys->request_key.empty() && keys->request_key == keys->key &&
-        detail::object_exists(model_, bucket_id, keys->key + "/" + cfg->index_document)) {
+        co_await detail::object_exists(model_, cluster_, bucket_id, keys->key + "/" + cfg->index_document)) {
         redirect const to_dir{302, "/" + api::sigv4::uri_encode(keys->request_key, false) + "/"};
         co_await detail::send_redirect(ex, to_dir);
         co_return;
@@ -199,6 +202,7 @@ boost::asio::awaitable<void> web_server<Model, Blocks>::handle(api::http::exchan
         r.key = *cfg->error_document;
         s3d::context<Model, Blocks> c{model_, blocks_, s3_settings_, wex,       std::move(r),
                                       {},     {},      {},           bucket_id, blocking_};
+        c.cluster = cluster_;
         bool served = false;
         try {
             co_await s3d::handle_get_object(c, false);

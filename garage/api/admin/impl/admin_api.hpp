@@ -915,8 +915,19 @@ boost::asio::awaitable<void> admin_api_server<Model>::handle(http::exchange& ex)
             rep = co_await serve_cluster(method, path,
                                          std::string_view(req[beast_http::field::authorization]), *body);
         } else {
-            rep = detail::serve(model_, settings_, node_, std::string_view(req.method_string()), *parsed,
-                                std::string_view(req[beast_http::field::authorization]), *body);
+            util::write_capture cap;
+            {
+                util::write_capture_scope scope(cap);
+                rep = detail::serve(model_, settings_, node_, std::string_view(req.method_string()), *parsed,
+                                    std::string_view(req[beast_http::field::authorization]), *body);
+            }
+            if (cluster_ != nullptr && !cap.empty()) {
+                // keys and buckets are on every node: the write answers once a quorum has it
+                if (auto r = co_await cluster_->replicate(std::move(cap)); !r) {
+                    rep = detail::error_reply(500, "InternalError",
+                                              "written here, not replicated: " + r.error().message);
+                }
+            }
         }
     }
     res.result(static_cast<beast_http::status>(rep.status));

@@ -13,12 +13,14 @@
 #include <garage/api/s3/error.hpp>
 #include <garage/api/s3/router.hpp>
 #include <garage/api/s3/xml.hpp>
+#include <garage/model/cluster.hpp>
 #include <garage/model/key.hpp>
 #include <garage/model/object.hpp>
 #include <garage/storage/group_commit.hpp>
 #include <garage/util/bytes32.hpp>
 #include <garage/util/encoding.hpp>
 #include <garage/util/error.hpp>
+#include <garage/util/write_capture.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -98,6 +100,8 @@ struct context {
     http::byte_budget* ram_budget{};   ///< bounds the block bytes uploads buffer (none: unbounded)
     /// commits small metadata writes of concurrent requests together (none: one transaction each)
     storage::group_committer<typename Model::storage_type>* committer{};
+    /// the tables across the cluster (none: this node's tables alone)
+    model::model_cluster<Model>* cluster{};
 
     /// A request header (case-insensitive), if present.
     std::optional<std::string_view> header(std::string_view name) const { return find_header(headers, name); }
@@ -124,6 +128,85 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
         net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
 }
 
+/** Sends what the local writes captured in `cap` stored to the other nodes of their write
+    sets (in a cluster; nothing otherwise) and waits for the write quorums.
+    Throws the S3 error of a failure (the quorum not reached). */
+template <class Ctx>
+net::awaitable<void> replicate(Ctx& c, util::write_capture cap)
+{
+    if (c.cluster == nullptr || cap.empty()) {
+        co_return;
+    }
+    auto r = co_await c.cluster->replicate(std::move(cap));
+    check(r);
+}
+
+/** Runs the synchronous writes `f` here (as the handler does), recording what they store, then
+    replicates it (@ref replicate). `f` throws on failure, as handlers do. */
+template <class Ctx, class F>
+net::awaitable<void> write_replicated(Ctx& c, F f)
+{
+    util::write_capture cap;
+    {
+        util::write_capture_scope scope(cap);
+        f();
+    }
+    co_await replicate(c, std::move(cap));
+}
+
+/** As @ref offload for writes: runs `f` on the blocking executor recording what it stores,
+    then replicates that (@ref replicate) before returning what `f` returned. */
+template <class Ctx, class F>
+net::awaitable<std::invoke_result_t<F&>> offload_replicated(Ctx& c, F f)
+{
+    using result_type = std::invoke_result_t<F&>;
+    util::write_capture cap;
+    auto run = [&f, &cap]() -> result_type {
+        util::write_capture_scope scope(cap);
+        return f();
+    };
+    if constexpr (std::is_void_v<result_type>) {
+        co_await offload(c.blocking, run);
+        co_await replicate(c, std::move(cap));
+    } else {
+        auto r = co_await offload(c.blocking, run);
+        co_await replicate(c, std::move(cap));
+        co_return r;
+    }
+}
+
+/** Reads one entry: from a read quorum of its nodes in a cluster (merged, with read repair),
+    from this node's table otherwise. Throws the S3 error of a failure.
+    @return The entry, or nullopt. */
+template <class Ctx, class Table>
+net::awaitable<std::optional<typename Table::entry_type>> read_entry(Ctx& c, Table& t,
+                                                                     typename Table::partition_key_type pk,
+                                                                     typename Table::sort_key_type sk)
+{
+    if (c.cluster != nullptr) {
+        auto r = co_await c.cluster->replicated(t).get(std::move(pk), std::move(sk));
+        co_return value_or_fail(std::move(r));
+    }
+    co_return value_or_fail(t.get(pk, sk));
+}
+
+/** Reads a range of one partition: from a read quorum in a cluster, locally otherwise (see
+    @ref garage::table::replicated_table::get_range). Throws the S3 error of a failure.
+    @return The entries in the order of `dir`. */
+template <class Ctx, class Table>
+net::awaitable<std::vector<typename Table::entry_type>>
+read_range(Ctx& c, Table& t, typename Table::partition_key_type pk,
+           std::optional<typename Table::sort_key_type> start, std::optional<typename Table::filter_type> filter,
+           std::size_t limit, storage::direction dir = storage::direction::forward)
+{
+    if (c.cluster != nullptr) {
+        auto r = co_await c.cluster->replicated(t).get_range(std::move(pk), std::move(start), std::move(filter),
+                                                             limit, dir);
+        co_return value_or_fail(std::move(r));
+    }
+    co_return value_or_fail(t.get_range(pk, start, filter, limit, dir));
+}
+
 /** Runs the write function `fn` in a transaction of the model's storage: batched with the
     writes of concurrent requests by `c.committer` if there is one, else alone (on the blocking
     executor). `fn` must stay valid until this returns and write only through its transaction.
@@ -131,15 +214,24 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
 template <class Ctx, class F>
 net::awaitable<void> commit_writes(Ctx& c, F fn)
 {
+    util::write_capture cap;
+    // each run of `fn` (a batch that failed is retried alone) records what it writes afresh
+    auto captured = [&fn, &cap](auto& tx) {
+        cap.entries.clear();
+        cap.blocks.clear();
+        util::write_capture_scope scope(cap);
+        return fn(tx);
+    };
     if (c.committer != nullptr) {
-        auto op = c.committer->async_commit(std::move(fn), net::use_awaitable);
+        auto op = c.committer->async_commit(std::move(captured), net::use_awaitable);
         auto r = co_await std::move(op);
         check(r);
-        co_return;
+    } else {
+        auto alone = [&c, &captured] { return c.model.storage().transact(captured); };
+        auto r = co_await offload(c.blocking, alone);
+        check(r);
     }
-    auto alone = [&c, &fn] { return c.model.storage().transact(fn); };
-    auto r = co_await offload(c.blocking, alone);
-    check(r);
+    co_await replicate(c, std::move(cap));
 }
 
 /// Hex of a uuid or hash.

@@ -134,19 +134,32 @@ template <class Ctx>
 net::awaitable<util::result<std::string>> read_data_block(Ctx& c, util::hash32 hash, sse_c_key const* key,
                                                           std::uint64_t size = UINT64_MAX)
 {
-    auto read = [&c, hash, key]() -> util::result<std::string> {
+    bool missing = false; // the local read failed (not the opening)
+    auto read = [&c, hash, key, &missing]() -> util::result<std::string> {
         auto bytes = c.blocks.read_block(hash);
         if (!bytes) {
+            missing = true;
             return bytes;
         }
         return open_data(std::move(*bytes), key);
     };
+    util::result<std::string> got = util::failure(util::error::io_error, "unread");
     if (size <= c.blocks.options().small_block_max_size) {
         // kept in the metadata DB: a memory-mapped read and a hash of a few KiB, cheaper than
         // the two thread hand-offs of the blocking executor
-        co_return read();
+        got = read();
+    } else {
+        got = co_await offload(c.blocking, read);
     }
-    co_return co_await offload(c.blocking, read);
+    if (!got && missing && c.cluster != nullptr && c.cluster->fetches_blocks()) {
+        // not here (or a bad copy here, set aside by the block store): from another node
+        auto remote = co_await c.cluster->get_block(hash);
+        if (!remote) {
+            co_return remote;
+        }
+        co_return open_data(std::move(*remote), key);
+    }
+    co_return got;
 }
 
 /** Reads a byte range of a stored (block) object version in clear, as a body for

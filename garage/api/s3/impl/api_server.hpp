@@ -106,6 +106,7 @@ boost::asio::awaitable<void> s3_api_server<Model, Blocks>::handle(http::exchange
                                  headers, {},      {},        {}, blocking_};
         c.ram_budget = &ram_budget_;
         c.committer = committer_.get();
+        c.cluster = cluster_;
 
         if (c.r.ep == endpoint::options) {
             co_await handle_options(c);

@@ -126,14 +126,17 @@ net::awaitable<void> handle_create_bucket(Ctx& c)
     if (!c.key.params()->allow_create_bucket.get()) {
         fail(s3_error::access_denied("Access key " + c.key.key_id + " is not allowed to create buckets"));
     }
-    auto id = model::create_bucket(c.model, name);
-    if (!id) {
-        if (id.error().code == model::error::bucket_already_exists) {
-            fail(s3_error{"BucketAlreadyExists", 409, "Bucket already exists: " + name});
+    auto create = [&c, &name] {
+        auto id = model::create_bucket(c.model, name);
+        if (!id) {
+            if (id.error().code == model::error::bucket_already_exists) {
+                fail(s3_error{"BucketAlreadyExists", 409, "Bucket already exists: " + name});
+            }
+            fail(id.error());
         }
-        fail(id.error());
-    }
-    check(model::set_bucket_key_permissions(c.model, *id, c.key.key_id, model::bucket_key_perm::all()));
+        check(model::set_bucket_key_permissions(c.model, *id, c.key.key_id, model::bucket_key_perm::all()));
+    };
+    co_await write_replicated(c, create);
     header_pairs const loc{{"Location", "/" + name}};
     co_await send(c.ex, 200, {}, loc, {});
 }
@@ -142,13 +145,25 @@ net::awaitable<void> handle_create_bucket(Ctx& c)
 template <class Ctx>
 net::awaitable<void> handle_delete_bucket(Ctx& c)
 {
-    auto r = model::delete_bucket(c.model, c.bucket_id);
-    if (!r) {
-        if (r.error().code == model::error::bucket_not_empty) {
-            fail(s3_error{"BucketNotEmpty", 409, "Bucket not empty"});
+    if (c.cluster != nullptr) {
+        // the bucket's objects may be stored on other nodes: ask a read quorum
+        for (auto const f : {model::object_filter::is_data(), model::object_filter::is_uploading()}) {
+            auto objs = co_await read_range(c, c.model.object_table(), c.bucket_id, std::nullopt, f, 1);
+            if (!objs.empty()) {
+                fail(s3_error{"BucketNotEmpty", 409, "Bucket not empty"});
+            }
         }
-        fail(r.error());
     }
+    auto remove = [&c] {
+        auto r = model::delete_bucket(c.model, c.bucket_id);
+        if (!r) {
+            if (r.error().code == model::error::bucket_not_empty) {
+                fail(s3_error{"BucketNotEmpty", 409, "Bucket not empty"});
+            }
+            fail(r.error());
+        }
+    };
+    co_await write_replicated(c, remove);
     co_await send(c.ex, 204, {}, {}, {});
 }
 

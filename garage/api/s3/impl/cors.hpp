@@ -16,16 +16,20 @@ namespace garage::api::s3::detail {
 
 /** Reads the bucket of the request, lets `f` change its parameters, and writes it back
     (the configurations are last-writer-wins registers, so a concurrent update of another
-    member merges). Fails with NoSuchBucket if the bucket went away. */
+    member merges). Fails with NoSuchBucket if the bucket went away.
+    @return What was written, for @ref replicate. */
 template <class Ctx, class F>
-void update_bucket_params(Ctx& c, F f)
+[[nodiscard]] util::write_capture update_bucket_params(Ctx& c, F f)
 {
     auto b = value_or_fail(model::get_bucket(c.model, c.bucket_id));
     if (!b) {
         fail(s3_error::no_such_bucket(c.r.bucket));
     }
     f(*b->params_mut());
+    util::write_capture cap;
+    util::write_capture_scope scope(cap);
     check(c.model.bucket_table().insert(*b));
+    return cap;
 }
 
 /// The parameters of the request's bucket (it exists: the dispatcher checked).
@@ -55,7 +59,8 @@ net::awaitable<void> handle_put_bucket_cors(Ctx& c)
 {
     auto body = co_await read_small_body(c.ex, c.headers, c.auth);
     auto rules = config_or_fail(parse_cors_configuration(body));
-    update_bucket_params(c, [&](model::bucket_params& p) { p.cors_config.update(std::move(rules)); });
+    auto written = update_bucket_params(c, [&](model::bucket_params& p) { p.cors_config.update(std::move(rules)); });
+    co_await replicate(c, std::move(written));
     co_await send(c.ex, 200, {}, {}, {});
 }
 
@@ -75,11 +80,12 @@ net::awaitable<void> handle_get_bucket_cors(Ctx& c)
 template <class Ctx>
 net::awaitable<void> handle_delete_bucket_cors(Ctx& c)
 {
-    update_bucket_params(c, [](model::bucket_params& p) {
+    auto written = update_bucket_params(c, [](model::bucket_params& p) {
         if (p.cors_config.get()) {
             p.cors_config.update(std::nullopt);
         }
     });
+    co_await replicate(c, std::move(written));
     co_await send(c.ex, 204, {}, {}, {});
 }
 

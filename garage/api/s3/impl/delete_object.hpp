@@ -13,25 +13,26 @@ namespace garage::api::s3::detail {
 /** Deletes `key` by adding a delete marker, if it has data.
     @return The marker's version id and the deleted version's, or nullopt if there was nothing. */
 template <class Ctx>
-std::optional<std::pair<util::uuid, util::uuid>> delete_object_key(Ctx& c, std::string const& key)
+net::awaitable<std::optional<std::pair<util::uuid, util::uuid>>> delete_object_key(Ctx& c, std::string key)
 {
-    auto obj = value_or_fail(c.model.object_table().get(c.bucket_id, key));
+    auto obj = co_await read_entry(c, c.model.object_table(), c.bucket_id, key);
     model::object_version const* v = obj ? obj->last_complete() : nullptr;
     if (v == nullptr || !v->is_data()) {
-        return std::nullopt;
+        co_return std::nullopt;
     }
     auto const deleted = v->uuid;
     auto const vid = util::gen_uuid();
     auto const ts = std::max(obj->next_timestamp(), util::now_msec());
-    put_version(c, key, model::object_version{vid, ts, model::version_complete{model::delete_marker{}}});
-    return std::pair{vid, deleted};
+    model::object_version pv1 = model::object_version{vid, ts, model::version_complete{model::delete_marker{}}};
+    co_await put_version(c, key, std::move(pv1));
+    co_return std::pair{vid, deleted};
 }
 
 /// DeleteObject: 204 whether or not the key existed.
 template <class Ctx>
 net::awaitable<void> handle_delete_object(Ctx& c)
 {
-    auto r = delete_object_key(c, c.r.key);
+    auto r = co_await delete_object_key(c, c.r.key);
     std::vector<std::pair<std::string, std::string>> extra;
     if (r) {
         extra = header_pairs{{"x-amz-version-id", hex(r->first)}, {"x-amz-delete-marker", "true"}};
@@ -84,7 +85,7 @@ net::awaitable<void> handle_delete_objects(Ctx& c)
     for (auto const& [key, version] : objects) {
         std::optional<std::pair<util::uuid, util::uuid>> r;
         try {
-            r = delete_object_key(c, key);
+            r = co_await delete_object_key(c, key);
         } catch (s3_exception const& e) {
             auto er = w.child("Error");
             xml_writer::text(er, "Code", e.err.code);

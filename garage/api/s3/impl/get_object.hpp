@@ -196,7 +196,7 @@ template <class Ctx>
 net::awaitable<void> handle_get_object(Ctx& c, bool head)
 {
     namespace bh = boost::beast::http;
-    auto obj = value_or_fail(c.model.object_table().get(c.bucket_id, c.r.key));
+    auto obj = co_await read_entry(c, c.model.object_table(), c.bucket_id, c.r.key);
     model::object_version const* v = obj ? obj->last_complete() : nullptr;
     if (v == nullptr || !v->is_data()) {
         fail(s3_error::no_such_key());
@@ -235,7 +235,7 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
     std::vector<model::version_block> blocks;
     std::vector<std::uint64_t> block_parts;
     if (std::holds_alternative<model::first_block>(data)) {
-        auto ver = value_or_fail(c.model.version_table().get(v->uuid, table::empty_key{}));
+        auto ver = co_await read_entry(c, c.model.version_table(), v->uuid, table::empty_key{});
         if (!ver || ver->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
         }

@@ -26,8 +26,8 @@ struct list_page {
     `start` (inclusive or not), rolling keys with `delimiter` after the prefix into common
     prefixes, at most `max` entries (keys plus prefixes). */
 template <class Ctx>
-list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const& delimiter,
-                            std::string start, bool inclusive, std::size_t max)
+net::awaitable<list_page> list_objects_page(Ctx& c, std::string prefix, std::string delimiter,
+                                           std::string start, bool inclusive, std::size_t max)
 {
     list_page page;
     if (start < prefix) {
@@ -38,16 +38,18 @@ list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const
     std::string const skip_past = "\xff";
     for (;;) {
         std::size_t const batch_size = max + 2;
-        auto batch = value_or_fail(c.model.object_table().get_range(
-            c.bucket_id, start, model::object_filter::is_data(), batch_size));
+        auto batch = co_await read_range(c, c.model.object_table(), c.bucket_id, start,
+                                         model::object_filter::is_data(), batch_size);
         bool refetch = false;
+        std::size_t fresh = 0; // entries past `start`
         for (auto const& o : batch) {
             auto const& key = o.key();
             if (!inclusive && key == start) {
                 continue;
             }
+            ++fresh;
             if (!key.starts_with(prefix)) {
-                return page;
+                co_return page;
             }
             auto const* v = o.last_complete();
             if (v == nullptr || !v->is_data()) {
@@ -62,7 +64,7 @@ list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const
                     if (!(!inclusive && cp == start)) {
                         if (count == max) {
                             page.truncated = true;
-                            return page;
+                            co_return page;
                         }
                         page.prefixes.push_back(cp);
                         page.last = cp;
@@ -77,7 +79,7 @@ list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const
             }
             if (count == max) {
                 page.truncated = true;
-                return page;
+                co_return page;
             }
             page.keys.emplace_back(key, *v);
             page.last = key;
@@ -86,11 +88,13 @@ list_page list_objects_page(Ctx& c, std::string const& prefix, std::string const
             start = key;
             inclusive = false;
         }
-        if (!refetch && batch.size() < batch_size) {
-            return page;
+        // A range read across the cluster may answer fewer entries than asked while more
+        // follow (only what every node answering covered): the end is a batch with nothing new.
+        if (!refetch && batch.size() < batch_size && (c.cluster == nullptr || fresh == 0)) {
+            co_return page;
         }
         if (batch.empty()) {
-            return page;
+            co_return page;
         }
     }
 }
@@ -170,7 +174,10 @@ net::awaitable<void> handle_list_objects(Ctx& c, bool v2)
         start = *m;
         inclusive = false;
     }
-    auto page = max == 0 ? list_page{} : list_objects_page(c, prefix, delimiter, start, inclusive, max);
+    list_page page;
+    if (max != 0) {
+        page = co_await list_objects_page(c, prefix, delimiter, start, inclusive, max);
+    }
     // v1 lists owners always, v2 with fetch-owner=true (S3; Garage never does).
     std::optional<list_owner> owner;
     if (!v2 || c.r.param("fetch-owner") == std::optional<std::string_view>("true")) {
@@ -226,7 +233,7 @@ net::awaitable<void> handle_list_object_versions(Ctx& c)
     auto const max = max_param(c, "max-keys");
     bool const url = c.r.param("encoding-type") == std::optional<std::string_view>("url");
     std::string const marker(c.r.param("key-marker").value_or(""));
-    auto page = list_objects_page(c, prefix, delimiter, marker, marker.empty(), max);
+    auto page = co_await list_objects_page(c, prefix, delimiter, marker, marker.empty(), max);
     list_owner const owner{c.key.key_id, std::string(c.key.params()->name.get())};
 
     xml_writer w("ListVersionsResult");

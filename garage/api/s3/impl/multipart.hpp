@@ -40,31 +40,31 @@ util::uuid upload_id_param(Ctx const& c)
 
 /// The object version of upload `id`, if it is still uploading.
 template <class Ctx>
-std::optional<model::object_version> uploading_version(Ctx& c, util::uuid const& id)
+net::awaitable<std::optional<model::object_version>> uploading_version(Ctx& c, util::uuid id)
 {
-    auto obj = value_or_fail(c.model.object_table().get(c.bucket_id, c.r.key));
+    auto obj = co_await read_entry(c, c.model.object_table(), c.bucket_id, c.r.key);
     if (!obj) {
-        return std::nullopt;
+        co_return std::nullopt;
     }
     for (auto const& v : obj->versions()) {
         if (v.uuid == id && v.is_uploading(true)) {
-            return v;
+            co_return v;
         }
     }
-    return std::nullopt;
+    co_return std::nullopt;
 }
 
 /** The live upload `id` of the context's bucket and key, or NoSuchUpload. The object version
     is checked too: the upload entry is deleted by a queued cascade, after the version. */
 template <class Ctx>
-model::multipart_upload get_upload(Ctx& c, util::uuid const& id)
+net::awaitable<model::multipart_upload> get_upload(Ctx& c, util::uuid id)
 {
-    auto m = value_or_fail(c.model.mpu_table().get(id, table::empty_key{}));
+    auto m = co_await read_entry(c, c.model.mpu_table(), id, table::empty_key{});
     if (!m || m->is_tombstone() || m->bucket_id != c.bucket_id || m->key != c.r.key ||
-        !uploading_version(c, id)) {
+        !(co_await uploading_version(c, id))) {
         fail(s3_error::no_such_upload());
     }
-    return std::move(*m);
+    co_return std::move(*m);
 }
 
 /// The latest finished upload of each part number.
@@ -89,7 +89,7 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     auto const algo = value_or_fail(request_checksum_algorithm(c.headers));
     auto const sse = request_sse_c_key(c.headers, sse_c_headers::object);
     auto const id = util::gen_uuid();
-    auto const ts = next_timestamp(c, c.r.key);
+    auto const ts = co_await next_timestamp(c, c.r.key);
     model::version_uploading up;
     up.multipart = true;
     if (algo) {
@@ -98,8 +98,11 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     // With SSE-C the sealed metadata also records the key: parts must open it with theirs.
     up.encryption =
         seal_meta(model::object_version_meta_inner{std::move(headers), std::nullopt}, key_ptr(sse));
-    put_version(c, c.r.key, model::object_version{id, ts, up});
-    check(c.model.mpu_table().insert(model::multipart_upload::create(id, ts, c.bucket_id, c.r.key)));
+    model::object_version pv1 = model::object_version{id, ts, up};
+    co_await put_version(c, c.r.key, std::move(pv1));
+    auto const created = model::multipart_upload::create(id, ts, c.bucket_id, c.r.key);
+    auto create = [&c, &created] { check(c.model.mpu_table().insert(created)); };
+    co_await write_replicated(c, create);
 
     xml_writer w("InitiateMultipartUploadResult");
     w.text("Bucket", c.r.bucket);
@@ -115,15 +118,15 @@ net::awaitable<void> handle_create_multipart_upload(Ctx& c)
     not the upload's key.
     @return The key, or nullopt for a plaintext upload. */
 template <class Ctx>
-std::optional<sse_c_key> upload_sse_c_key(Ctx& c, util::uuid const& id)
+net::awaitable<std::optional<sse_c_key>> upload_sse_c_key(Ctx& c, util::uuid id)
 {
     auto key = request_sse_c_key(c.headers, sse_c_headers::object);
-    auto ov = uploading_version(c, id);
+    auto ov = co_await uploading_version(c, id);
     if (!ov) {
         fail(s3_error::no_such_upload());
     }
     (void)open_meta(std::get<model::version_uploading>(ov->state).encryption, key_ptr(key));
-    return key;
+    co_return key;
 }
 
 /// UploadPart: each upload of a part is its own version, keyed (part, time) in the upload.
@@ -132,15 +135,18 @@ net::awaitable<void> handle_upload_part(Ctx& c)
 {
     auto const pn = parse_u64(c.r.param("partNumber").value_or(""), "partNumber");
     auto const id = upload_id_param(c);
-    auto m = get_upload(c, id);
-    auto const sse = upload_sse_c_key(c, id);
+    auto m = co_await get_upload(c, id);
+    auto const sse = co_await upload_sse_c_key(c, id);
     auto const algo = value_or_fail(request_checksum_algorithm(c.headers));
     body_reader rd(c.ex, c.headers, c.auth, true, algo);
     auto const pts = m.next_timestamp(pn);
     auto const pvid = util::gen_uuid();
     auto entry = model::multipart_upload::create(id, m.timestamp, c.bucket_id, c.r.key);
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, {}, {}, {}});
-    check(c.model.mpu_table().insert(entry));
+    {
+        auto put_entry = [&c, &entry] { check(c.model.mpu_table().insert(entry)); };
+        co_await write_replicated(c, put_entry);
+    }
 
     std::string buf;
     model::version_backlink const backlink = model::mpu_backlink{id}; // not a temporary (GCC 12)
@@ -152,7 +158,10 @@ net::awaitable<void> handle_upload_part(Ctx& c)
     auto const sum = stored_checksum(rd, algo);
     entry.parts = {};
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, etag, sum, w.size});
-    check(c.model.mpu_table().insert(entry));
+    {
+        auto put_entry = [&c, &entry] { check(c.model.mpu_table().insert(entry)); };
+        co_await write_replicated(c, put_entry);
+    }
     std::vector<std::pair<std::string, std::string>> extra{{"ETag", quote_etag(etag)}};
     add_checksum_header(extra, sum);
     add_sse_c_headers(extra, key_ptr(sse));
@@ -166,7 +175,7 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
     (void)co_await read_small_body(c.ex, c.headers, c.auth);
     auto const pn = parse_u64(c.r.param("partNumber").value_or(""), "partNumber");
     auto const id = upload_id_param(c);
-    auto [src_bucket, src_key, src] = copy_source(c);
+    auto [src_bucket, src_key, src] = co_await copy_source(c);
     auto const& src_meta = *src.meta();
     check_copy_conditions(c.headers, src_meta, src.timestamp);
     auto const src_sse = request_sse_c_key(c.headers, sse_c_headers::copy_source);
@@ -202,7 +211,7 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
         // Beyond Garage (which refuses inline sources): the part is made of the inline bytes.
         inline_bytes = value_or_fail(open_data(in->bytes, key_ptr(src_sse)));
     } else {
-        auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
+        auto sv = co_await read_entry(c, c.model.version_table(), src.uuid, table::empty_key{});
         if (!sv || sv->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
         }
@@ -210,13 +219,16 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
             blocks.push_back(b.value);
         }
     }
-    auto m = get_upload(c, id);
-    auto const dst_sse = upload_sse_c_key(c, id);
+    auto m = co_await get_upload(c, id);
+    auto const dst_sse = co_await upload_sse_c_key(c, id);
     auto const pts = m.next_timestamp(pn);
     auto const pvid = util::gen_uuid();
     auto entry = model::multipart_upload::create(id, m.timestamp, c.bucket_id, c.r.key);
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, {}, {}, {}});
-    check(c.model.mpu_table().insert(entry));
+    {
+        auto put_entry = [&c, &entry] { check(c.model.mpu_table().insert(entry)); };
+        co_await write_replicated(c, put_entry);
+    }
 
     auto rd = inline_bytes
                   ? block_range_reader<Ctx>(c, std::move(*inline_bytes), range.start, range.end)
@@ -227,7 +239,10 @@ net::awaitable<void> handle_upload_part_copy(Ctx& c)
     auto const etag = new_etag(rd.md5(), key_ptr(dst_sse));
     entry.parts = {};
     entry.parts.put(model::mpu_part_key{pn, pts}, model::mpu_part{pvid, etag, {}, w.size});
-    check(c.model.mpu_table().insert(entry));
+    {
+        auto put_entry = [&c, &entry] { check(c.model.mpu_table().insert(entry)); };
+        co_await write_replicated(c, put_entry);
+    }
 
     xml_writer x("CopyPartResult");
     x.text("LastModified", rfc3339(pts));
@@ -265,8 +280,8 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
             fail(s3_error{"InvalidPartOrder", 400, "Part numbers must be strictly increasing"});
         }
     }
-    auto m = get_upload(c, id);
-    auto ov = uploading_version(c, id);
+    auto m = co_await get_upload(c, id);
+    auto ov = co_await uploading_version(c, id);
     if (!ov) {
         fail(s3_error::no_such_upload());
     }
@@ -295,7 +310,7 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
     std::uint64_t size = 0;
     std::optional<util::hash32> first;
     for (std::size_t i = 0; i < chosen.size(); ++i) {
-        auto pv = value_or_fail(c.model.version_table().get(chosen[i].version, table::empty_key{}));
+        auto pv = co_await read_entry(c, c.model.version_table(), chosen[i].version, table::empty_key{});
         if (!pv || pv->is_tombstone()) {
             fail(s3_error{"InvalidPart", 400, "Part " + std::to_string(listed[i].first) + " is gone"});
         }
@@ -309,11 +324,14 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
         md5s += raw ? *raw : std::string{};
         size += *chosen[i].size;
     }
-    check_quotas_or_abort(c, c.r.key, size, id, ov->timestamp);
-    check(c.model.version_table().insert(final_version));
-    for (auto const& b : final_version.blocks.items()) {
-        check(c.model.block_ref_table().insert(model::block_ref::live(b.value.hash, id)));
-    }
+    co_await check_quotas_or_abort(c, c.r.key, size, id, ov->timestamp);
+    auto refs = [&c, &final_version, &id] {
+        check(c.model.version_table().insert(final_version));
+        for (auto const& b : final_version.blocks.items()) {
+            check(c.model.block_ref_table().insert(model::block_ref::live(b.value.hash, id)));
+        }
+    };
+    co_await write_replicated(c, refs);
     auto const etag =
         util::to_hex(util::digest_view(util::md5sum(md5s))) + "-" + std::to_string(chosen.size());
     model::header_list headers;
@@ -325,9 +343,9 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
     if (std::holds_alternative<model::encryption_sse_c>(up.encryption)) {
         meta.encryption = up.encryption; // sealed at creation; the key is optional here
     }
-    put_version(c, c.r.key,
-                model::object_version{id, ov->timestamp,
-                                      model::version_complete{model::first_block{std::move(meta), *first}}});
+    model::object_version pv2 = model::object_version{id, ov->timestamp,
+                                      model::version_complete{model::first_block{std::move(meta), *first}}};
+    co_await put_version(c, c.r.key, std::move(pv2));
 
     xml_writer w("CompleteMultipartUploadResult");
     w.text("Location", c.settings.root_domain.empty()
@@ -346,12 +364,13 @@ template <class Ctx>
 net::awaitable<void> handle_abort_multipart_upload(Ctx& c)
 {
     auto const id = upload_id_param(c);
-    (void)get_upload(c, id);
-    auto ov = uploading_version(c, id);
+    (void)co_await get_upload(c, id);
+    auto ov = co_await uploading_version(c, id);
     if (!ov) {
         fail(s3_error::no_such_upload());
     }
-    put_version(c, c.r.key, model::object_version{id, ov->timestamp, model::version_aborted{}});
+    model::object_version pv3 = model::object_version{id, ov->timestamp, model::version_aborted{}};
+    co_await put_version(c, c.r.key, std::move(pv3));
     co_await send(c.ex, 204, {}, {}, {});
 }
 
@@ -360,7 +379,7 @@ template <class Ctx>
 net::awaitable<void> handle_list_parts(Ctx& c)
 {
     auto const id = upload_id_param(c);
-    auto m = get_upload(c, id);
+    auto m = co_await get_upload(c, id);
     auto const max = max_param(c, "max-parts");
     std::uint64_t marker = 0;
     if (auto p = c.r.param("part-number-marker")) {
@@ -413,8 +432,8 @@ net::awaitable<void> handle_list_multipart_uploads(Ctx& c)
     std::string const key_marker(c.r.param("key-marker").value_or(""));
     auto const max = max_param(c, "max-uploads");
     std::string start = std::max(prefix, key_marker);
-    auto objs = value_or_fail(c.model.object_table().get_range(
-        c.bucket_id, start, model::object_filter::is_uploading(true), 100000));
+    auto objs = co_await read_range(c, c.model.object_table(), c.bucket_id, start,
+                                    model::object_filter::is_uploading(true), 100000);
     xml_writer w("ListMultipartUploadsResult");
     w.text("Bucket", c.r.bucket);
     w.text("KeyMarker", key_marker);

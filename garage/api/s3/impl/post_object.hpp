@@ -258,21 +258,21 @@ net::awaitable<void> handle_post_object(Ctx& c, sigv4::signing_key_cache& cache,
         more = co_await in.read(buf);
     }
     auto const vid = util::gen_uuid();
-    auto const ts = next_timestamp(c, object_key);
+    auto const ts = co_await next_timestamp(c, object_key);
     std::string etag;
     if (!more && buf.size() < inline_threshold) {
         check_quotas(c, object_key, buf.size());
         etag = new_etag(in.md5(), nullptr);
         auto meta = make_meta(buf.size(), etag, std::move(headers), std::nullopt, nullptr);
-        put_version(
-            c, object_key,
-            model::object_version{
-                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(buf)}}});
+        model::object_version pv1 = model::object_version{
+                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(buf)}}};
+        co_await put_version(c, object_key, std::move(pv1));
     } else {
         model::version_uploading up;
         up.multipart = false;
         up.encryption = seal_meta(model::object_version_meta_inner{headers, std::nullopt}, nullptr);
-        put_version(c, object_key, model::object_version{vid, ts, up});
+        model::object_version pv2 = model::object_version{vid, ts, up};
+        co_await put_version(c, object_key, std::move(pv2));
         written_data w;
         std::optional<s3_exception> failure;
         model::version_backlink const backlink = model::object_backlink{c.bucket_id, object_key}; // (GCC 12)
@@ -283,14 +283,15 @@ net::awaitable<void> handle_post_object(Ctx& c, sigv4::signing_key_cache& cache,
             failure = std::move(e);
         }
         if (failure) {
-            put_version(c, object_key, model::object_version{vid, ts, model::version_aborted{}});
+            model::object_version pv3 = model::object_version{vid, ts, model::version_aborted{}};
+            co_await put_version(c, object_key, std::move(pv3));
             throw std::move(*failure);
         }
         etag = new_etag(in.md5(), nullptr);
         auto meta = make_meta(w.size, etag, std::move(headers), std::nullopt, nullptr);
-        put_version(c, object_key,
-                    model::object_version{
-                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}});
+        model::object_version pv4 = model::object_version{
+                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+        co_await put_version(c, object_key, std::move(pv4));
     }
 
     // ---- the rest of the form is ignored, but read (bounded) so the connection stays usable

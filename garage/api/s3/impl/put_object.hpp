@@ -98,7 +98,7 @@ net::awaitable<util::hash32> store_block(Ctx& c, std::string_view blk, util::uui
         check(c.model.block_ref_table().insert(model::block_ref::live(h, vid)));
         return h;
     };
-    auto const h = co_await offload(c.blocking, store);
+    auto const h = co_await offload_replicated(c, store);
     lease.release();
     co_return h;
 }
@@ -151,7 +151,7 @@ net::awaitable<written_data> write_blocks(Ctx& c, Reader& rd, std::string& buf, 
         auto create = [&c, &vid, &backlink] {
             check(c.model.version_table().insert(model::version::create(vid, backlink)));
         };
-        co_await offload(c.blocking, create);
+        co_await offload_replicated(c, create);
     }
     std::string next;
     while (!buf.empty()) {
@@ -205,10 +205,10 @@ inline void add_checksum_header(std::vector<std::pair<std::string, std::string>>
 
 /// The timestamp of a new version of `key`.
 template <class Ctx>
-std::uint64_t next_timestamp(Ctx& c, std::string const& key)
+net::awaitable<std::uint64_t> next_timestamp(Ctx& c, std::string key)
 {
-    auto existing = value_or_fail(c.model.object_table().get(c.bucket_id, key));
-    return existing ? std::max(existing->next_timestamp(), util::now_msec()) : util::now_msec();
+    auto existing = co_await read_entry(c, c.model.object_table(), c.bucket_id, std::move(key));
+    co_return existing ? std::max(existing->next_timestamp(), util::now_msec()) : util::now_msec();
 }
 
 /// The size the client announced for the body (decoded for aws-chunked bodies), if any.
@@ -227,9 +227,11 @@ std::optional<std::uint64_t> announced_body_size(Ctx const& c)
 
 /// Inserts a one-version object entry.
 template <class Ctx>
-void put_version(Ctx& c, std::string const& key, model::object_version v)
+net::awaitable<void> put_version(Ctx& c, std::string key, model::object_version v)
 {
-    check(c.model.object_table().insert(model::object(c.bucket_id, key, {std::move(v)})));
+    model::object const obj(c.bucket_id, std::move(key), {std::move(v)});
+    auto write = [&c, &obj] { check(c.model.object_table().insert(obj)); };
+    co_await write_replicated(c, write);
 }
 
 /// PutObject: inline below 3072 bytes, else blocks; uploading → complete, aborted on failure.
@@ -247,7 +249,7 @@ net::awaitable<void> handle_put_object(Ctx& c)
         more = co_await rd.read(buf);
     }
     auto const vid = util::gen_uuid();
-    auto const ts = next_timestamp(c, c.r.key);
+    auto const ts = co_await next_timestamp(c, c.r.key);
     std::vector<std::pair<std::string, std::string>> extra;
 
     if (!more && buf.size() < inline_threshold) {
@@ -294,10 +296,12 @@ net::awaitable<void> handle_put_object(Ctx& c)
         // executor, where a block too large for the metadata DB is also written to its file.
         prepared_block blk;
         bool small = false;
-        auto prepare = [&c, &buf, &blk, &small, key] {
+        util::write_capture file_block; // a block written to its file, sent with the metadata
+        auto prepare = [&c, &buf, &blk, &small, key, &file_block] {
             blk = prepare_block(c, buf, key);
             small = c.blocks.is_small(blk.data);
             if (!small) {
+                util::write_capture_scope scope(file_block);
                 check(c.blocks.write_encoded(blk.hash, blk.data));
             }
         };
@@ -330,7 +334,16 @@ net::awaitable<void> handle_put_object(Ctx& c)
             }
             return c.model.object_table().insert_in(tx, obj);
         };
-        co_await commit_writes(c, writes);
+        if (file_block.empty()) {
+            co_await commit_writes(c, writes);
+        } else {
+            // the block to its other nodes while the metadata is committed and sent
+            using namespace net::experimental::awaitable_operators;
+            auto send_block = replicate(c, std::move(file_block));
+            auto commit = commit_writes(c, writes);
+            auto both = std::move(send_block) && std::move(commit);
+            co_await std::move(both);
+        }
         extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
         add_checksum_header(extra, sum);
         add_sse_c_headers(extra, key);
@@ -344,7 +357,8 @@ net::awaitable<void> handle_put_object(Ctx& c)
         up.checksum_algorithm = to_model(*algo);
     }
     up.encryption = seal_meta(model::object_version_meta_inner{headers, std::nullopt}, key);
-    put_version(c, c.r.key, model::object_version{vid, ts, up});
+    model::object_version pv1 = model::object_version{vid, ts, up};
+    co_await put_version(c, c.r.key, std::move(pv1));
     written_data w;
     std::optional<s3_exception> failure;
     try {
@@ -354,15 +368,16 @@ net::awaitable<void> handle_put_object(Ctx& c)
         failure = std::move(e);
     }
     if (failure) {
-        put_version(c, c.r.key, model::object_version{vid, ts, model::version_aborted{}});
+        model::object_version pv2 = model::object_version{vid, ts, model::version_aborted{}};
+        co_await put_version(c, c.r.key, std::move(pv2));
         throw std::move(*failure);
     }
     auto const etag = new_etag(*rd.sums().md5, key);
     auto const sum = stored_checksum(rd, algo);
     auto meta = make_meta(w.size, etag, std::move(headers), sum, key);
-    put_version(c, c.r.key,
-                model::object_version{
-                    vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}});
+    model::object_version pv3 = model::object_version{
+                    vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+    co_await put_version(c, c.r.key, std::move(pv3));
     extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
     add_checksum_header(extra, sum);
     add_sse_c_headers(extra, key);
@@ -416,7 +431,7 @@ inline void check_copy_conditions(std::span<header_field const> headers,
 
 /// Resolves `x-amz-copy-source` to (bucket id, key, its current version), checking Read on it.
 template <class Ctx>
-std::tuple<util::uuid, std::string, model::object_version> copy_source(Ctx& c)
+net::awaitable<std::tuple<util::uuid, std::string, model::object_version>> copy_source(Ctx& c)
 {
     // `bucket/key?versionId=…`: split before decoding (an encoded `%3F` belongs to the key).
     std::string_view raw = *c.header("x-amz-copy-source");
@@ -451,7 +466,7 @@ std::tuple<util::uuid, std::string, model::object_version> copy_source(Ctx& c)
     if (!c.key.allow_read(*id)) {
         fail(s3_error::access_denied("Reading from bucket " + bucket + " not allowed for this key"));
     }
-    auto obj = value_or_fail(c.model.object_table().get(*id, key));
+    auto obj = co_await read_entry(c, c.model.object_table(), *id, key);
     model::object_version const* v = obj ? obj->last_complete() : nullptr;
     if (version_id && *version_id != "null" && obj) {
         // A version named by its id (no versioning: it must still be kept, e.g. the current one).
@@ -468,7 +483,7 @@ std::tuple<util::uuid, std::string, model::object_version> copy_source(Ctx& c)
     if (v == nullptr || !v->is_data()) {
         fail(s3_error::no_such_key());
     }
-    return {*id, std::move(key), *v};
+    co_return std::tuple<util::uuid, std::string, model::object_version>{*id, std::move(key), *v};
 }
 
 /// CopyObject: metadata-only copy (blocks shared), headers per `x-amz-metadata-directive`.
@@ -476,7 +491,7 @@ template <class Ctx>
 net::awaitable<void> handle_copy_object(Ctx& c)
 {
     (void)co_await read_small_body(c.ex, c.headers, c.auth);
-    auto [src_bucket, src_key, src] = copy_source(c);
+    auto [src_bucket, src_key, src] = co_await copy_source(c);
     auto const& src_meta = *src.meta();
     check_copy_conditions(c.headers, src_meta, src.timestamp);
     auto const src_sse = request_sse_c_key(c.headers, sse_c_headers::copy_source);
@@ -509,7 +524,7 @@ net::awaitable<void> handle_copy_object(Ctx& c)
     check_quotas(c, c.r.key, src_meta.size);
 
     auto const vid = util::gen_uuid();
-    auto const ts = next_timestamp(c, c.r.key);
+    auto const ts = co_await next_timestamp(c, c.r.key);
     auto const& data = std::get<model::version_complete>(src.state).data;
     if (auto const* in = std::get_if<model::inline_data>(&data)) {
         auto bytes = in->bytes;
@@ -519,12 +534,11 @@ net::awaitable<void> handle_copy_object(Ctx& c)
             bytes = seal_data(std::move(plain), dst_enc);
         }
         auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
-        put_version(
-            c, c.r.key,
-            model::object_version{
-                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(bytes)}}});
+        model::object_version pv4 = model::object_version{
+                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(bytes)}}};
+        co_await put_version(c, c.r.key, std::move(pv4));
     } else if (!same_encryption) {
-        auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
+        auto sv = co_await read_entry(c, c.model.version_table(), src.uuid, table::empty_key{});
         if (!sv || sv->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
         }
@@ -534,7 +548,8 @@ net::awaitable<void> handle_copy_object(Ctx& c)
         }
         model::version_uploading up;
         up.encryption = seal_meta(model::object_version_meta_inner{headers, std::nullopt}, dst_enc);
-        put_version(c, c.r.key, model::object_version{vid, ts, up});
+        model::object_version pv5 = model::object_version{vid, ts, up};
+        co_await put_version(c, c.r.key, std::move(pv5));
         block_range_reader<Ctx> rd(c, std::move(blocks), 0, src_meta.size, src_enc);
         std::string buf;
         written_data w;
@@ -546,35 +561,39 @@ net::awaitable<void> handle_copy_object(Ctx& c)
             failure = std::move(e);
         }
         if (failure) {
-            put_version(c, c.r.key, model::object_version{vid, ts, model::version_aborted{}});
+            model::object_version pv6 = model::object_version{vid, ts, model::version_aborted{}};
+            co_await put_version(c, c.r.key, std::move(pv6));
             throw std::move(*failure);
         }
         etag = new_etag(rd.md5(), dst_enc);
         auto meta = make_meta(w.size, etag, std::move(headers), sum, dst_enc);
-        put_version(c, c.r.key,
-                    model::object_version{
-                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}});
+        model::object_version pv7 = model::object_version{
+                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+        co_await put_version(c, c.r.key, std::move(pv7));
     } else {
         auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
         auto const& fb = std::get<model::first_block>(data);
-        auto sv = value_or_fail(c.model.version_table().get(src.uuid, table::empty_key{}));
+        auto sv = co_await read_entry(c, c.model.version_table(), src.uuid, table::empty_key{});
         if (!sv || sv->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
         }
         model::version_uploading up;
         up.encryption = meta.encryption;
-        put_version(c, c.r.key, model::object_version{vid, ts, up});
+        model::object_version pv8 = model::object_version{vid, ts, up};
+        co_await put_version(c, c.r.key, std::move(pv8));
         auto nv = model::version::create(vid, model::object_backlink{c.bucket_id, c.r.key});
         for (auto const& b : sv->blocks.items()) {
             nv.blocks.put(b.key, b.value);
         }
-        check(c.model.version_table().insert(nv));
-        for (auto const& b : sv->blocks.items()) {
-            check(c.model.block_ref_table().insert(model::block_ref::live(b.value.hash, vid)));
-        }
-        put_version(
-            c, c.r.key,
-            model::object_version{vid, ts, model::version_complete{model::first_block{meta, fb.hash}}});
+        auto refs = [&c, &nv, &sv, &vid] {
+            check(c.model.version_table().insert(nv));
+            for (auto const& b : sv->blocks.items()) {
+                check(c.model.block_ref_table().insert(model::block_ref::live(b.value.hash, vid)));
+            }
+        };
+        co_await write_replicated(c, refs);
+        model::object_version pv9 = model::object_version{vid, ts, model::version_complete{model::first_block{meta, fb.hash}}};
+        co_await put_version(c, c.r.key, std::move(pv9));
     }
     xml_writer w("CopyObjectResult");
     w.text("LastModified", rfc3339(ts));

@@ -98,12 +98,14 @@ void check_quotas(Ctx& c, std::string const& key, std::uint64_t size)
 /** As @ref check_quotas, first marking the uploading version (`vid`, `timestamp`) of `key`
     aborted when refused: it never becomes visible and its blocks are released. */
 template <class Ctx>
-void check_quotas_or_abort(Ctx& c, std::string const& key, std::uint64_t size, util::uuid const& vid,
-                           std::uint64_t timestamp)
+net::awaitable<void> check_quotas_or_abort(Ctx& c, std::string key, std::uint64_t size, util::uuid vid,
+                                           std::uint64_t timestamp)
 {
     if (auto e = quota_violation(c, key, size)) {
-        check(c.model.object_table().insert(model::object(
-            c.bucket_id, key, {model::object_version{vid, timestamp, model::version_aborted{}}})));
+        model::object const aborted(c.bucket_id, key,
+                                    {model::object_version{vid, timestamp, model::version_aborted{}}});
+        auto write = [&c, &aborted] { check(c.model.object_table().insert(aborted)); };
+        co_await write_replicated(c, write);
         fail(std::move(*e));
     }
 }

@@ -16,7 +16,8 @@ net::awaitable<void> handle_put_bucket_website(Ctx& c)
 {
     auto body = co_await read_small_body(c.ex, c.headers, c.auth);
     auto cfg = config_or_fail(parse_website_configuration(body));
-    update_bucket_params(c, [&](model::bucket_params& p) { p.website_config.update(std::move(cfg)); });
+    auto written = update_bucket_params(c, [&](model::bucket_params& p) { p.website_config.update(std::move(cfg)); });
+    co_await replicate(c, std::move(written));
     co_await send(c.ex, 200, {}, {}, {});
 }
 
@@ -38,11 +39,12 @@ net::awaitable<void> handle_get_bucket_website(Ctx& c)
 template <class Ctx>
 net::awaitable<void> handle_delete_bucket_website(Ctx& c)
 {
-    update_bucket_params(c, [](model::bucket_params& p) {
+    auto written = update_bucket_params(c, [](model::bucket_params& p) {
         if (p.website_config.get()) {
             p.website_config.update(std::nullopt);
         }
     });
+    co_await replicate(c, std::move(written));
     co_await send(c.ex, 204, {}, {}, {});
 }
 
