@@ -15,7 +15,7 @@
 # is its proxy's port, so every message between nodes (each in its own zone) takes LATENCY_MS
 # and a round trip RTT = 2 x LATENCY_MS (100 ms by default, as in Garage's published benchmark).
 # A client beside node 1 runs LATENCY_OPS sequential small PUTs (new keys), then as many GETs
-# of one key, over one connection; p50 and p99 are printed in milliseconds and in RTTs, beside
+# of one key, over one connection, for each of LATENCY_SIZES; p50 and p99 are printed in milliseconds and in RTTs, beside
 # the single node and the undelayed cluster of the throughput mode (same sizes, same count).
 # Garage itself answers a PUT or a GET in about one RTT across zones (quorum 2 of 3).
 #
@@ -28,7 +28,8 @@
 #   LOAD_THREADS   s3_load client threads (default 1)
 #   LATENCY_MS     one-way delay between zones in the latency mode (default 50)
 #   LATENCY_OPS    sequential operations per latency measurement (default 20)
-#   LATENCY_SIZE   object size of the latency mode (default 4KiB)
+#   LATENCY_SIZES  object sizes of the latency mode (default "1KiB 4KiB": Garage keeps objects of
+#                  up to 3 KiB inline in the object table, larger ones go through a data block)
 #   SKIP_BUILD=1   use the binaries already built
 #   KEEP_WORK=1    keep the temp dir (configurations, logs) after the run
 #   GARAGE_BIN     the garage binary (default bazel-out/k8-opt/bin/server/garage)
@@ -48,7 +49,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 : "${LOAD_THREADS:=1}"
 : "${LATENCY_MS:=50}"
 : "${LATENCY_OPS:=20}"
-: "${LATENCY_SIZE:=4KiB}"
+: "${LATENCY_SIZES:=1KiB 4KiB}"
 : "${GARAGE_BIN:=$GARAGE_ROOT/bazel-out/k8-opt/bin/server/garage}"
 : "${LOAD_BIN:=$GARAGE_ROOT/bazel-out/k8-opt/bin/bench/s3_load}"
 export GARAGE_BIN
@@ -57,6 +58,7 @@ source "$GARAGE_ROOT/scripts/node.sh"
 NETPROXY=$GARAGE_ROOT/test/netproxy/netproxy.py
 
 read -r -a modes <<<"$MODES"
+read -r -a lat_sizes <<<"$LATENCY_SIZES"
 for m in "${modes[@]}"; do
     [[ $m == throughput || $m == latency ]] || die "unknown mode '$m' in MODES (throughput, latency)"
 done
@@ -263,7 +265,9 @@ run() {
     echo "$out" | grep -v '^result:' | tail -5 | sed "s/^/  [$target] /"
     line=$(grep '^result:' <<<"$out" | tail -1) || line=""
     field() { local v; v=$(sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"); echo "${v:--}"; }
-    result[$name/$target]="$(field ops_per_s) $(field mib_per_s) $(field p50_ms) $(field p99_ms) $(field max_ms) $(field errors)"
+    local ops_s
+    ops_s=$(awk -v o="$(field ops)" -v s="$(field secs)" 'BEGIN { if (o != "-" && s > 0) printf "%.3f", o / s; else print "-" }')
+    result[$name/$target]="$ops_s $(field mib_per_s) $(field p50_ms) $(field p99_ms) $(field max_ms) $(field errors)"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -287,10 +291,13 @@ for m in "${modes[@]}"; do
         start_cluster wan "$LATENCY_MS"
         lat_targets=(wan ${started_cluster:+cluster} ${started_single:+single})
         for t in "${lat_targets[@]}"; do
-            step "latency: $LATENCY_OPS sequential $LATENCY_SIZE PUTs then GETs, 1 connection: $t"
-            run lat-put "$t" --op put --size "$LATENCY_SIZE" --concurrency 1 --count "$LATENCY_OPS" --key-prefix lat-
-            run lat-get "$t" --op get --size "$LATENCY_SIZE" --concurrency 1 --objects 1 --count "$LATENCY_OPS" \
-                --key-prefix latget-
+            for sz in "${lat_sizes[@]}"; do
+                step "latency: $LATENCY_OPS sequential $sz PUTs then GETs, 1 connection: $t"
+                run "lat-put-$sz" "$t" --op put --size "$sz" --concurrency 1 --count "$LATENCY_OPS" \
+                    --key-prefix "lat-$sz-"
+                run "lat-get-$sz" "$t" --op get --size "$sz" --concurrency 1 --objects 1 --count "$LATENCY_OPS" \
+                    --key-prefix "latget-$sz-"
+            done
         done
     fi
 done
@@ -299,35 +306,37 @@ step "results (load now: $(uptime | sed 's/.*load average: //'))"
 for m in "${modes[@]}"; do
     if [[ $m == throughput ]]; then
         echo "Throughput: single node (rf 1) vs 3-node cluster (rf 3, 3 zones, loopback), client on node 1"
-        printf '%-22s | %10s %10s | %10s %10s | %14s %14s\n' workload "single op/s" "MiB/s" "cluster op/s" \
-            "MiB/s" "ops cl/single" "MiB/s cl/sing"
+        printf '%-22s | %11s %9s | %12s %9s | %14s\n' workload "single op/s" "MiB/s" "cluster op/s" \
+            "MiB/s" "cluster/single"
         for w in put-4k put-big; do
             read -r s_ops s_mib _ _ _ s_err <<<"${result[$w/single]:-- - - - - -}"
             read -r c_ops c_mib _ _ _ c_err <<<"${result[$w/cluster]:-- - - - - -}"
             label="PUT 4KiB x$SMALL_CONC conn"
             [[ $w == put-big ]] && label="PUT $BIG_SIZE x1 conn"
-            printf '%-22s | %10s %10s | %10s %10s | %14s %14s%s\n' "$label" "$s_ops" "$s_mib" "$c_ops" "$c_mib" \
-                "$(ratio "$c_ops" "$s_ops")" "$(ratio "$c_mib" "$s_mib")" \
+            printf '%-22s | %11s %9s | %12s %9s | %14s%s\n' "$label" "$s_ops" "$s_mib" "$c_ops" "$c_mib" \
+                "$(ratio "$c_ops" "$s_ops")" \
                 "$([[ $s_err == 0 && $c_err == 0 ]] || echo "  errors single $s_err cluster $c_err")"
         done
         echo
     else
         rtt=$((2 * LATENCY_MS))
-        echo "Latency: $LATENCY_SIZE, 1 connection, $LATENCY_OPS sequential ops; RTT between zones = $rtt ms" \
+        echo "Latency: 1 connection, $LATENCY_OPS sequential ops; RTT between zones = $rtt ms" \
             "($LATENCY_MS ms each way through netproxy)"
-        printf '%-44s | %9s %9s | %9s %9s | %s\n' target "PUT p50" "p50/RTT" "GET p50" "p50/RTT" \
+        printf '%-44s %6s | %9s %9s | %9s %9s | %s\n' target size "PUT p50" "p50/RTT" "GET p50" "p50/RTT" \
             "PUT p99 / GET p99 (ms)"
         for t in "${lat_targets[@]}"; do
-            read -r _ _ p_p50 p_p99 _ p_err <<<"${result[lat-put/$t]:-- - - - - -}"
-            read -r _ _ g_p50 g_p99 _ g_err <<<"${result[lat-get/$t]:-- - - - - -}"
+          for sz in "${lat_sizes[@]}"; do
+            read -r _ _ p_p50 p_p99 _ p_err <<<"${result[lat-put-$sz/$t]:-- - - - - -}"
+            read -r _ _ g_p50 g_p99 _ g_err <<<"${result[lat-get-$sz/$t]:-- - - - - -}"
             case $t in
             wan) label="3-node cluster, $rtt ms RTT between zones" ;;
             cluster) label="3-node cluster, loopback (no delay)" ;;
             single) label="single node" ;;
             esac
-            printf '%-44s | %9s %9s | %9s %9s | %s / %s%s\n' "$label" "$p_p50" "$(in_rtt "$p_p50" "$rtt")" \
-                "$g_p50" "$(in_rtt "$g_p50" "$rtt")" "$p_p99" "$g_p99" \
+            printf '%-44s %6s | %9s %9s | %9s %9s | %s / %s%s\n' "$label" "$sz" "$p_p50" \
+                "$(in_rtt "$p_p50" "$rtt")" "$g_p50" "$(in_rtt "$g_p50" "$rtt")" "$p_p99" "$g_p99" \
                 "$([[ $p_err == 0 && $g_err == 0 ]] || echo "  errors PUT $p_err GET $g_err")"
+          done
         done
         echo "(Garage, published: about 1 RTT for a PUT and for a GET across zones 100 ms apart.)"
         echo
