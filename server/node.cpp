@@ -236,6 +236,9 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     bo.compression_level = cfg.compression_level;
     bo.data_fsync = cfg.data_fsync;
     bo.small_block_max_size = cfg.small_block_max_size;
+    // A block referenced here but absent is fetched once its writer had time to send it
+    // (Garage: twice the RPC timeout).
+    bo.missing_block_delay = 2 * cfg.rpc_timeout_msec;
     auto blocks = blocks_type::open(*i->db, bo);
     if (!blocks) {
         return blocks.error();

@@ -167,10 +167,12 @@ public:
         return *std::get<replicated_parts<Local>>(parts_).table;
     }
 
-    /// Installs how captured blocks are sent to the other nodes (none: blocks are not sent).
+    /** Installs how captured blocks are sent to the other nodes (none: blocks are not sent).
+        @param s The sender. */
     void set_block_sender(block_sender s) { send_block_ = std::move(s); }
 
-    /// Installs how a block this node lacks is read from the others (none: it is not).
+    /** Installs how a block this node lacks is read from the others (none: it is not).
+        @param g The getter. */
     void set_block_getter(block_getter g) { get_block_ = std::move(g); }
     /// @return Whether a block getter is installed.
     bool fetches_blocks() const noexcept { return static_cast<bool>(get_block_); }
@@ -219,7 +221,8 @@ public:
         co_return util::result<void>{};
     }
 
-    /// Calls `f(parts)` on the parts of every table.
+    /** Calls `f(parts)` on the parts of every table.
+        @param f The function, called with each @ref replicated_parts. */
     template <class F>
     void for_each(F&& f)
     {

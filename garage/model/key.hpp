@@ -133,7 +133,8 @@ BOOST_DESCRIBE_STRUCT(access_key, (), (key_id, state))
 struct key_match {
     std::string pattern; ///< a prefix of the id, or the whole name
 
-    /// cereal: the filter travels in range reads across the cluster.
+    /** cereal: the filter travels in range reads across the cluster.
+        @param ar The archive. */
     template <class Archive>
     void serialize(Archive& ar)
     {

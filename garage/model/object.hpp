@@ -382,7 +382,8 @@ struct object_filter {
         return {kind::uploading, multipart};
     }
 
-    /// cereal: the filter travels in range reads across the cluster.
+    /** cereal: the filter travels in range reads across the cluster.
+        @param ar The archive. */
     template <class Archive>
     void serialize(Archive& ar)
     {

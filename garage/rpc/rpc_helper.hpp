@@ -37,7 +37,7 @@ struct request_strategy {
     /// the background once the quorum is reached (e.g. a lease on a RAM budget held while a
     /// block is still being sent to the last node); may be empty.
     std::shared_ptr<void> hold_until_done;
-    /** For @ref rpc_helper::try_write_many_sets: nodes that already hold the write (this node,
+    /** For `rpc_helper::try_write_many_sets`: nodes that already hold the write (this node,
         having written locally). They are not called, and count as a success in every set
         that contains them. */
     std::vector<util::node_id> already_done;

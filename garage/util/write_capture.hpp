@@ -45,7 +45,8 @@ struct write_capture {
     /// @return Whether nothing was captured.
     bool empty() const noexcept { return entries.empty() && blocks.empty(); }
 
-    /// Moves what `other` captured to the end of this capture.
+    /** Moves what `other` captured to the end of this capture.
+        @param other The capture emptied. */
     void append(write_capture&& other)
     {
         for (auto& e : other.entries) {

@@ -22,8 +22,9 @@ s3() { # N ARGS...: the AWS CLI against node N's S3 API
 }
 
 metric() { # N NAME LABELS: a gauge of node N's /metrics
-    curl -fsS "http://127.0.0.1:$(garage_admin_port "$root/n$1")/metrics" |
-        awk -v m="$2${3:+\{$3\}}" '$1 == m { print $2 }'
+    local m=$2
+    [[ -n $3 ]] && m="$2{$3}"
+    curl -fsS "http://127.0.0.1:$(garage_admin_port "$root/n$1")/metrics" | awk -v m="$m" '$1 == m { print $2 }'
 }
 
 table_size() { # N TABLE
@@ -180,6 +181,29 @@ converges_after_heal() {
     echo "node 2 converged $((SECONDS - start)) s after it came back"
 }
 
+add_fourth_node() {
+    before_v1=$(table_size 1 version)
+    cluster_config 4 "$secret"
+    start_node 4 || return 1
+    id4=$(node_id 4)
+    g 4 node connect "$id1" && wait_for 40 nodes_up 1 4 &&
+        g 1 layout assign "${id4:0:8}" -z dc1 -c 1G && g 1 layout apply --version 2
+}
+
+partitions_moved() { # node 4 holds versions; node 1 offloaded its copies of the partitions it lost
+    local v1 v4
+    v1=$(table_size 1 version) v4=$(table_size 4 version)
+    [[ -n $v1 && -n $v4 && $v4 -gt 0 && $v1 -lt $before_v1 ]]
+}
+
+old_version_retired() { # the layout history keeps only version 2 live
+    g 1 layout history >"$root/history.txt" && ! grep -qi draining "$root/history.txt"
+}
+
+node4_serves() {
+    acked_readable 4 && [[ $(block_files 4) -gt 0 ]]
+}
+
 for n in 1 2 3; do
     cluster_config $n "$secret"
 done
@@ -197,5 +221,9 @@ check "every acknowledged object reads back identical through node 3" acked_read
 check "node 2 down (SIGKILL) during 300 writes through node 1" writes_while_down
 check "node 2 restarted: its tables equal node 1's within 60 s (anti-entropy)" converges_after_heal
 check "node 2 serves the writes it missed" bash -c "cmp <(aws --endpoint-url http://127.0.0.1:$(s3_port 2) s3 cp s3://fault/w300 -) '$files/w300'"
+check "a fourth node joins zone dc1: layout version 2 applied" add_fourth_node
+check "partitions moved: node 4 holds versions, node 1 offloaded its copies (within 90 s)" wait_for 90 partitions_moved
+check "layout history: version 1 retired once every node synchronised (within 90 s)" wait_for 90 old_version_retired
+check "node 4 serves every acknowledged object and received block files (within 60 s)" wait_for 60 node4_serves
 
 e2e_summary

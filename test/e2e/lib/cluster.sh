@@ -41,6 +41,8 @@ replication_factor = ${3:-3}
 rpc_bind_addr = "127.0.0.1:$rpc"
 rpc_public_addr = "127.0.0.1:$rpc"
 rpc_secret = "$2"
+# a block referenced but missing is fetched after twice this (Garage's rule), not 10 minutes
+rpc_timeout_msec = 10000
 
 [s3_api]
 s3_region = "garage"
