@@ -81,6 +81,10 @@ out="$(client show groceries)" || fail "show"
 echo "$out"
 grep -q '\[ \] milk x2' <<<"$out" || fail "milk x2 missing"
 grep -q '\[x\] bread x1' <<<"$out" || fail "bread not bought"
+# The filter travels to the storage nodes: `--pending` leaves out what was bought.
+pending="$(client show groceries --pending)" || fail "show --pending"
+grep -q 'milk x2' <<<"$pending" || fail "--pending lost milk"
+! grep -q bread <<<"$pending" || fail "--pending shows the bought bread"
 # A write waits for 2 acknowledgements; the third arrives just after: poll each node's copy.
 for n in 0 1 2; do
     eventually "only $n | grep -q '\[x\] bread x1'" 10 || fail "node $n lacks the bought bread"

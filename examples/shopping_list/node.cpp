@@ -11,20 +11,22 @@
 //   table::syncer                       Merkle anti-entropy (a pass when a peer comes back)
 //   table::table_gc                     collection of removed items' tombstones
 //
-// A three-node cluster on one machine (each command in its own terminal):
+// A three-node cluster on one machine:
 //
-//   B=bazel-bin/examples/shopping_list/shopping_list_node
-//   S=$(openssl rand -hex 32)
-//   A=$($B init --dir /tmp/sl/a); B2=$($B init --dir /tmp/sl/b); C=$($B init --dir /tmp/sl/c)
-//   $B serve --dir /tmp/sl/a --listen 127.0.0.1:4001 --secret $S --peer $B2@127.0.0.1:4002 --peer $C@127.0.0.1:4003
-//   $B serve --dir /tmp/sl/b --listen 127.0.0.1:4002 --secret $S --peer $A@127.0.0.1:4001 --peer $C@127.0.0.1:4003
-//   $B serve --dir /tmp/sl/c --listen 127.0.0.1:4003 --secret $S --peer $A@127.0.0.1:4001 --peer $B2@127.0.0.1:4002
-//   P="--secret $S --peer $A@127.0.0.1:4001 --peer $B2@127.0.0.1:4002 --peer $C@127.0.0.1:4003"
-//   $B add  --dir /tmp/sl/client $P groceries milk --qty 2
-//   $B buy  --dir /tmp/sl/client $P groceries milk
-//   $B show --dir /tmp/sl/client $P groceries
-//   $B show --dir /tmp/sl/client $P groceries --from $C     # what node C alone holds
-//   $B dump-local --dir /tmp/sl/c groceries                 # C's database (C stopped)
+//   N=bazel-bin/examples/shopping_list/shopping_list_node
+//   S=$(openssl rand -hex 32)                               # the shared secret
+//   A=$($N init --dir /tmp/sl/a)@127.0.0.1:4001             # <node id>@<address>
+//   B=$($N init --dir /tmp/sl/b)@127.0.0.1:4002
+//   C=$($N init --dir /tmp/sl/c)@127.0.0.1:4003
+//   $N serve --dir /tmp/sl/a --listen 127.0.0.1:4001 --secret $S --peer $B --peer $C &
+//   $N serve --dir /tmp/sl/b --listen 127.0.0.1:4002 --secret $S --peer $A --peer $C &
+//   $N serve --dir /tmp/sl/c --listen 127.0.0.1:4003 --secret $S --peer $A --peer $B &
+//   P="--dir /tmp/sl/client --secret $S --peer $A --peer $B --peer $C"
+//   $N add $P groceries milk --qty 2                        # quorum write
+//   $N buy $P groceries milk
+//   $N show $P groceries                                    # quorum read
+//   $N show $P groceries --from ${C%@*}                     # node C's copy alone
+//   kill %3; wait %3; $N dump-local --dir /tmp/sl/c groceries   # C stopped: its database
 //
 // examples/shopping_list/cluster_test.sh runs this, kills a node, and checks that the cluster
 // keeps working and that the node catches up when it comes back.
@@ -90,17 +92,17 @@ constexpr std::size_t show_limit = 1000;
 
 /// What the command line gives the commands.
 struct arguments {
-    std::filesystem::path dir;         ///< this node's (or client's) directory: key and database
-    std::string listen;                ///< `serve`: `ip:port` to listen on
-    std::string secret;                ///< the shared RPC secret, 64 hex digits
-    std::vector<std::string> peers;    ///< `<id>@<ip>:<port>` of the storage nodes to connect to
-    std::vector<std::string> members;  ///< ids of further storage nodes (not contacted)
-    std::string list;                  ///< the list's name
-    std::string name;                  ///< the item's name
-    std::uint32_t quantity = 1;        ///< `add --qty`
-    bool pending = false;              ///< `show --pending`
-    std::string from;                  ///< `show --from`: read this one node only
-    unsigned sync_interval_s = 60;     ///< `serve --sync-interval`
+    std::filesystem::path dir;        ///< this node's (or client's) directory: key and database
+    std::string listen;               ///< `serve`: `ip:port` to listen on
+    std::string secret;               ///< the shared RPC secret, 64 hex digits
+    std::vector<std::string> peers;   ///< `<id>@<ip>:<port>` of the storage nodes to connect to
+    std::vector<std::string> members; ///< ids of further storage nodes (not contacted)
+    std::string list;                 ///< the list's name
+    std::string name;                 ///< the item's name
+    std::uint32_t quantity = 1;       ///< `add --qty`
+    bool pending = false;             ///< `show --pending`
+    std::string from;                 ///< `show --from`: read this one node only
+    unsigned sync_interval_s = 60;    ///< `serve --sync-interval`
 };
 
 /// A startup or command failure: printed by `main`, exit status 1.
@@ -110,8 +112,7 @@ struct fatal : std::runtime_error {
 
 /// @return The value of `r`, or throws @ref fatal with `what` and its message.
 template <class T>
-T
-expect(util::result<T> r, std::string_view what)
+T expect(util::result<T> r, std::string_view what)
 {
     if (!r) {
         throw fatal(fmt::format("{}: {}", what, r.error().message));
@@ -120,8 +121,7 @@ expect(util::result<T> r, std::string_view what)
 }
 
 /// The first 8 hex digits of a node id, as logs print it.
-std::string
-short_id(util::node_id const& id)
+std::string short_id(util::node_id const& id)
 {
     return id.to_hex().substr(0, 8);
 }
@@ -133,8 +133,7 @@ short_id(util::node_id const& id)
     at run time).
     @param members The storage nodes (at least `replication_factor`).
     @return The history; the assignment's refusal. */
-util::result<layout::layout_history>
-member_layout(std::vector<util::node_id> members)
+util::result<layout::layout_history> member_layout(std::vector<util::node_id> members)
 {
     std::sort(members.begin(), members.end());
     members.erase(std::unique(members.begin(), members.end()), members.end());
@@ -165,8 +164,7 @@ struct peer {
 };
 
 /// Parses `<id>@<ip>:<port>`.
-peer
-parse_peer(std::string const& text)
+peer parse_peer(std::string const& text)
 {
     auto a = expect(rpc::node_address::parse(text), "--peer " + text);
     boost::system::error_code ec;
@@ -178,8 +176,7 @@ parse_peer(std::string const& text)
 }
 
 /// Parses `<ip>:<port>`.
-net::ip::tcp::endpoint
-parse_listen(std::string const& text)
+net::ip::tcp::endpoint parse_listen(std::string const& text)
 {
     auto colon = text.rfind(':');
     if (colon == std::string::npos) {
@@ -198,9 +195,8 @@ parse_listen(std::string const& text)
 }
 
 /// The member ids: the peers', the extra `--member` ids, and `self` for a storage node.
-std::vector<util::node_id>
-member_ids(std::vector<peer> const& peers, std::vector<std::string> const& extra,
-           std::optional<util::node_id> self)
+std::vector<util::node_id> member_ids(std::vector<peer> const& peers, std::vector<std::string> const& extra,
+                                      std::optional<util::node_id> self)
 {
     std::vector<util::node_id> ids;
     for (auto const& p : peers) {
@@ -216,8 +212,7 @@ member_ids(std::vector<peer> const& peers, std::vector<std::string> const& extra
 }
 
 /// Opens the LMDB environment in `dir/db`.
-storage::lmdb_backend
-open_db(std::filesystem::path const& dir, std::uint64_t map_size)
+storage::lmdb_backend open_db(std::filesystem::path const& dir, std::uint64_t map_size)
 {
     storage::lmdb_options o;
     o.path = dir / "db";
@@ -226,8 +221,7 @@ open_db(std::filesystem::path const& dir, std::uint64_t map_size)
 }
 
 /// Prints a list the way the single-replica example does.
-void
-print_list(std::string const& list, std::vector<item> const& rows)
+void print_list(std::string const& list, std::vector<item> const& rows)
 {
     fmt::print("{}:\n", list);
     if (rows.empty()) {
@@ -254,7 +248,8 @@ public:
             peers_.push_back(parse_peer(p));
         }
         auto history = expect(member_layout(member_ids(peers_, a.members, key_.id())), "layout");
-        source_.emplace(key_.id(), replication_factor, util::consistency_mode::consistent, std::move(history));
+        source_.emplace(key_.id(), replication_factor, util::consistency_mode::consistent,
+                        std::move(history));
         net_.emplace(ioc_.get_executor(), key_, expect(rpc::parse_rpc_secret(a.secret), "--secret"));
         helper_.emplace(*net_);
         rpc::peering_options po;
@@ -374,7 +369,8 @@ public:
         auto history = expect(member_layout(member_ids(peers_, args_.members, std::nullopt)), "layout");
         // `--from`: read quorum 1 (`dangerous` mode) with a connection to that node alone, so
         // the answer is that node's copy, and nothing is repaired.
-        auto const mode = args_.from.empty() ? util::consistency_mode::consistent : util::consistency_mode::dangerous;
+        auto const mode =
+            args_.from.empty() ? util::consistency_mode::consistent : util::consistency_mode::dangerous;
         source_.emplace(key_.id(), replication_factor, mode, std::move(history));
         network_options_.call_timeout = std::chrono::seconds(10);
         network_options_.handshake_timeout = std::chrono::seconds(5);
@@ -475,8 +471,9 @@ private:
             }
         } else {
             if (!*old || (*old)->removed.get()) {
-                co_return util::failure(util::error::config_invalid_value,
-                                        fmt::format("no item `{}` in list `{}`", args_.name, list));
+                co_return util::failure(
+                    boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
+                    fmt::format("no item `{}` in list `{}`", args_.name, list));
             }
             i = **old;
             (cmd_ == client_command::buy ? i.bought : i.removed).set();
@@ -510,8 +507,7 @@ private:
 
 /** Prints what a (stopped) storage node's database holds of a list, and the Merkle root of
     the list's partition: equal roots on two nodes mean equal copies of every list in it. */
-void
-dump_local(arguments const& a)
+void dump_local(arguments const& a)
 {
     auto db = open_db(a.dir, 1ull << 30);
     // The layout does not matter for local reads: a source naming this node alone would do,
@@ -531,12 +527,12 @@ dump_local(arguments const& a)
     print_list(a.list, rows);
     (void)expect(t->merkle().update_all(), "merkle update");
     auto const p = policy.partition_of(table::partition_hash(a.list));
-    fmt::print("merkle root of partition {}: {}\n", p, expect(t->merkle().root_hash(p), "merkle root").to_hex());
+    fmt::print("merkle root of partition {}: {}\n", p,
+               expect(t->merkle().root_hash(p), "merkle root").to_hex());
 }
 
 /// Adds the options every networked command takes.
-void
-add_cluster_options(CLI::App* cmd, arguments& a)
+void add_cluster_options(CLI::App* cmd, arguments& a)
 {
     cmd->add_option("--dir", a.dir, "Directory of this node's key and database")->required();
     cmd->add_option("--secret", a.secret, "The cluster's shared secret (64 hex digits)")->required();
@@ -548,8 +544,7 @@ add_cluster_options(CLI::App* cmd, arguments& a)
 
 } // namespace
 
-int
-main(int argc, char** argv)
+int main(int argc, char** argv)
 {
     CLI::App app{"The shopping list replicated across three nodes (garage framework)"};
     app.require_subcommand(1);
@@ -583,7 +578,8 @@ main(int argc, char** argv)
     show->add_flag("--pending", a.pending, "Only items not bought yet");
     show->add_option("--from", a.from, "Read this one node's copy only (its id; no quorum, no repair)");
 
-    auto* dump = app.add_subcommand("dump-local", "Print a stopped node's own copy of a list and its Merkle root");
+    auto* dump =
+        app.add_subcommand("dump-local", "Print a stopped node's own copy of a list and its Merkle root");
     dump->add_option("--dir", a.dir, "The node's directory")->required();
     dump->add_option("list", a.list)->required();
     CLI11_PARSE(app, argc, argv);
@@ -608,7 +604,7 @@ main(int argc, char** argv)
             dump_local(a);
             return 0;
         }
-        auto const cmd = *add ? client_command::add
+        auto const cmd = *add   ? client_command::add
                          : *buy ? client_command::buy
                          : *rm  ? client_command::remove
                                 : client_command::show;
