@@ -366,6 +366,9 @@ public:
         for (auto const& p : args_.peers) {
             peers_.push_back(parse_peer(p));
         }
+        if (!args_.from.empty()) {
+            only_ = expect(util::node_id::from_hex(args_.from), "--from " + args_.from);
+        }
         auto history = expect(member_layout(member_ids(peers_, args_.members, std::nullopt)), "layout");
         // `--from`: read quorum 1 (`dangerous` mode) with a connection to that node alone, so
         // the answer is that node's copy, and nothing is repaired.
@@ -414,15 +417,13 @@ private:
         co_return status;
     }
 
+    /// Connects to the storage nodes (those down are reported and skipped), then runs the
+    /// command. @return The exit status. Throws nothing: failures are values, printed here.
     net::awaitable<int> connect_and_run()
     {
-        std::optional<util::node_id> only;
-        if (!args_.from.empty()) {
-            only = expect(util::node_id::from_hex(args_.from), "--from " + args_.from);
-        }
         std::size_t up = 0;
         for (auto const& p : peers_) {
-            if (only && p.id != *only) {
+            if (only_ && p.id != *only_) {
                 continue;
             }
             auto r = co_await net_->connect(p.where, p.id);
@@ -491,6 +492,7 @@ private:
 
     arguments args_;
     client_command cmd_;
+    std::optional<util::node_id> only_; // `--from`
     net::io_context ioc_;
     rpc::node_key key_;
     rpc::network_options network_options_;
