@@ -41,9 +41,17 @@ struct item {
 };
 BOOST_DESCRIBE_STRUCT(item, (), (list, name, quantity, bought, removed))
 
-/// What `show` filters on.
+/// What `show` filters on. Saved with cereal, so that a range read of the replicated table
+/// (node.cpp) sends it to the storage nodes, which filter before answering.
 struct item_filter {
     bool only_pending = false; ///< hide bought items
+
+    /// Saves or loads the filter (cereal).
+    template <class Archive>
+    void serialize(Archive& ar)
+    {
+        ar(only_pending);
+    }
 };
 
 /// The table schema: one partition per list, items sorted by name.
