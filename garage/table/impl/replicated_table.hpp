@@ -470,7 +470,8 @@ void replicated_table<Schema, Replication, Storage>::spawn_workers(util::backgro
                 s.queue_length = *n;
             }
             return s;
-        }));
+        },
+        local_.options().merkle_settle, ex));
     runner.spawn(std::make_unique<detail::async_worker>(
         name + " queue", queue_notify, 10s, [self] { return self->queue_step(); },
         [self] {
@@ -479,18 +480,22 @@ void replicated_table<Schema, Replication, Storage>::spawn_workers(util::backgro
                 s.queue_length = *n;
             }
             return s;
-        }));
+        },
+        local_.options().queue_settle, ex));
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::net::awaitable<util::result<util::worker_step>>
 replicated_table<Schema, Replication, Storage>::merkle_step()
 {
-    auto n = local_.merkle().update_batch(local_.options().merkle_batch);
+    auto const batch = local_.options().merkle_batch;
+    auto n = local_.merkle().update_batch(batch);
     if (!n) {
         co_return n.error();
     }
-    co_return *n == 0 ? util::worker_step::idle() : util::worker_step::busy();
+    // letting updates settle (merkle_settle), only a full batch says more are waiting
+    bool const more = local_.options().merkle_settle.count() > 0 ? *n >= batch : *n > 0;
+    co_return more ? util::worker_step::busy() : util::worker_step::idle();
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -501,7 +506,8 @@ replicated_table<Schema, Replication, Storage>::queue_step()
     if (!n) {
         co_return n.error();
     }
-    co_return *n == 0 ? util::worker_step::idle() : util::worker_step::busy();
+    bool const more = local_.options().queue_settle.count() > 0 ? *n >= options_.queue_batch : *n > 0;
+    co_return more ? util::worker_step::busy() : util::worker_step::idle();
 }
 
 } // namespace garage::table

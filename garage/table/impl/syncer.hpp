@@ -318,6 +318,9 @@ boost::asio::awaitable<util::result<sync_report>> syncer<Schema, Replication, St
     sync_report report;
     report.layout_version = parts.layout_version;
     for (auto const& p : parts.partitions) {
+        if (p.storage_nodes.empty()) {
+            continue; // no layout yet: nowhere to synchronise or offload to, the data stays
+        }
         bool const mine =
             std::find(p.storage_nodes.begin(), p.storage_nodes.end(), self) != p.storage_nodes.end();
         if (!mine) {
@@ -374,9 +377,14 @@ util::net::awaitable<util::result<util::worker_step>> syncer<Schema, Replication
     }
     if (!r->complete()) {
         // Retried after the runner's error pause.
+        // the first few failures (a peer down fails every partition it shares with us)
         std::string msg;
-        for (auto const& f : r->failures) {
-            msg += (msg.empty() ? "" : "; ") + f;
+        std::size_t const shown = std::min<std::size_t>(r->failures.size(), 3);
+        for (std::size_t k = 0; k < shown; ++k) {
+            msg += (msg.empty() ? "" : "; ") + r->failures[k];
+        }
+        if (r->failures.size() > shown) {
+            msg += "; and " + std::to_string(r->failures.size() - shown) + " more";
         }
         next_pass_ = now;
         co_return util::failure(error::partial_failure, "table `" + std::string(Schema::table_name) +
