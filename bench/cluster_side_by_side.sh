@@ -56,6 +56,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 export GARAGE_BIN
 # shellcheck source=scripts/node.sh
 source "$GARAGE_ROOT/scripts/node.sh"
+# shellcheck source=bench/lib.sh
+source "$GARAGE_ROOT/bench/lib.sh"
 NETPROXY=$GARAGE_ROOT/test/netproxy/netproxy.py
 
 read -r -a modes <<<"$MODES"
@@ -66,16 +68,7 @@ done
 
 ensure_packages
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    step "building //server:garage and //bench:s3_load (-c opt)"
-    (cd "$GARAGE_ROOT" && bazel build -c opt //server:garage //bench:s3_load)
-fi
-[[ -x $GARAGE_BIN ]] || die "no garage binary at $GARAGE_BIN"
-[[ -x $LOAD_BIN ]] || die "no s3_load binary at $LOAD_BIN"
-
-fs_type=$(stat -f -c %T "$BENCH_DIR")
-[[ $fs_type != tmpfs ]] || die "$BENCH_DIR is on tmpfs: set BENCH_DIR to a directory on a real disk"
-work=$(mktemp -d "$BENCH_DIR/cluster_side_by_side.XXXXXX")
+bench_prepare cluster_side_by_side
 node_dirs=()  # every node started, stopped at exit
 proxy_pids=() # every proxy started, stopped at exit
 cleanup() {

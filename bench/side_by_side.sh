@@ -32,20 +32,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 : "${LOAD_BIN:=$GARAGE_ROOT/bazel-out/k8-opt/bin/bench/s3_load}"
 export GARAGE_BIN
 source "$GARAGE_ROOT/scripts/node.sh"
+# shellcheck source=bench/lib.sh
+source "$GARAGE_ROOT/bench/lib.sh"
 
 ensure_packages
 command -v nginx >/dev/null || die "nginx not found (scripts/packages.txt lists nginx-full)"
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    step "building //server:garage and //bench:s3_load (-c opt)"
-    (cd "$GARAGE_ROOT" && bazel build -c opt //server:garage //bench:s3_load)
-fi
-[[ -x $GARAGE_BIN ]] || die "no garage binary at $GARAGE_BIN"
-[[ -x $LOAD_BIN ]] || die "no s3_load binary at $LOAD_BIN"
-
-fs_type=$(stat -f -c %T "$BENCH_DIR")
-[[ $fs_type != tmpfs ]] || die "$BENCH_DIR is on tmpfs: set BENCH_DIR to a directory on a real disk"
-work=$(mktemp -d "$BENCH_DIR/side_by_side.XXXXXX")
+bench_prepare side_by_side
 nginx_pid=""
 cleanup() {
     if [[ -n $nginx_pid ]]; then

@@ -5,6 +5,7 @@
 
 #include <garage/api/http/server.hpp>
 #include <garage/api/s3/api_server.hpp>
+#include <garage/model/cluster.hpp>
 #include <garage/web/website.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -64,10 +65,10 @@ public:
     /** Reads objects across the cluster (quorum reads, blocks from other nodes).
         @param cluster The cluster view of the model (null: this node's tables alone); it must
                        outlive the server. */
-    void set_cluster(model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
+    void set_cluster(garage::model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
 
 private:
-    model::model_cluster<Model>* cluster_ = nullptr;
+    garage::model::model_cluster<Model>* cluster_ = nullptr;
     Model& model_;
     Blocks& blocks_;
     web_settings settings_;

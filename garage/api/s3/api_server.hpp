@@ -7,6 +7,7 @@
 #include <garage/api/common/sigv4.hpp>
 #include <garage/api/http/byte_budget.hpp>
 #include <garage/api/http/server.hpp>
+#include <garage/model/cluster.hpp>
 
 #include <garage/storage/group_commit.hpp>
 
@@ -66,10 +67,10 @@ public:
         to their write quorums before answering, blocks this node lacks read from the others.
         @param cluster The cluster view of the model (null: this node's tables alone); it must
                        outlive the server. */
-    void set_cluster(model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
+    void set_cluster(garage::model::model_cluster<Model>* cluster) noexcept { cluster_ = cluster; }
 
 private:
-    model::model_cluster<Model>* cluster_ = nullptr;
+    garage::model::model_cluster<Model>* cluster_ = nullptr;
     Model& model_;
     Blocks& blocks_;
     s3_settings settings_;

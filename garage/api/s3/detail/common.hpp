@@ -26,6 +26,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 
@@ -129,7 +130,8 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
 }
 
 /** Sends what the local writes captured in `cap` stored to the other nodes of their write
-    sets (in a cluster; nothing otherwise) and waits for the write quorums.
+    sets (in a cluster; nothing otherwise) and waits for the write quorums. Not cancellable,
+    as @ref offload: what was written here is sent even if the request is abandoned meanwhile.
     Throws the S3 error of a failure (the quorum not reached). */
 template <class Ctx>
 net::awaitable<void> replicate(Ctx& c, util::write_capture cap)
@@ -137,7 +139,14 @@ net::awaitable<void> replicate(Ctx& c, util::write_capture cap)
     if (c.cluster == nullptr || cap.empty()) {
         co_return;
     }
-    auto r = co_await c.cluster->replicate(std::move(cap));
+    auto* const cluster = c.cluster;
+    auto const ex = co_await net::this_coro::executor;
+    // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
+    auto send = [cluster, cap = std::move(cap)]() mutable -> net::awaitable<util::result<void>> {
+        co_return co_await cluster->replicate(std::move(cap));
+    };
+    auto op = net::co_spawn(ex, std::move(send), net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
+    auto r = co_await std::move(op);
     check(r);
 }
 
@@ -160,6 +169,9 @@ template <class Ctx, class F>
 net::awaitable<std::invoke_result_t<F&>> offload_replicated(Ctx& c, F f)
 {
     using result_type = std::invoke_result_t<F&>;
+    // A parallel branch (a block stored while the next is read) may be cancelled when the other
+    // fails: the writes made here still go to their nodes, and the failure is the other's.
+    co_await net::this_coro::throw_if_cancelled(false);
     util::write_capture cap;
     auto run = [&f, &cap]() -> result_type {
         util::write_capture_scope scope(cap);
