@@ -35,8 +35,12 @@ template <class Model>
 boost::asio::awaitable<bool> object_exists(Model& m, garage::model::model_cluster<Model>* cluster,
                                            util::uuid bucket_id, std::string key)
 {
-    auto obj = cluster != nullptr ? co_await cluster->replicated(m.object_table()).get(bucket_id, key)
-                                  : m.object_table().get(bucket_id, key);
+    util::result<std::optional<model::object>> obj = std::nullopt;
+    if (cluster != nullptr) {
+        obj = co_await cluster->replicated(m.object_table()).get(bucket_id, key);
+    } else {
+        obj = m.object_table().get(bucket_id, key);
+    }
     if (!obj || !*obj) {
         co_return false;
     }
@@ -174,8 +178,13 @@ boost::asio::awaitable<void> web_server<Model, Blocks>::handle(api::http::exchan
     auto const status = error->err.status;
 
     // `/name` missing but `/name/<index>` present: the implicit directory redirect.
-    if (status == 404 && keys && !keys->request_key.empty() && keys->request_key == keys->key &&
-        co_await detail::object_exists(model_, cluster_, bucket_id, keys->key + "/" + cfg->index_document)) {
+    bool is_dir = false;
+    if (status == 404 && keys && !keys->request_key.empty() && keys->request_key == keys->key) {
+        // named, not a temporary in the co_await expression (GCC 12 destroys those twice)
+        std::string const index_key = keys->key + "/" + cfg->index_document;
+        is_dir = co_await detail::object_exists(model_, cluster_, bucket_id, index_key);
+    }
+    if (is_dir) {
         redirect const to_dir{302, "/" + api::sigv4::uri_encode(keys->request_key, false) + "/"};
         co_await detail::send_redirect(ex, to_dir);
         co_return;

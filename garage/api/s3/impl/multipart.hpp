@@ -60,8 +60,11 @@ template <class Ctx>
 net::awaitable<model::multipart_upload> get_upload(Ctx& c, util::uuid id)
 {
     auto m = co_await read_entry(c, c.model.mpu_table(), id, table::empty_key{});
-    if (!m || m->is_tombstone() || m->bucket_id != c.bucket_id || m->key != c.r.key ||
-        !(co_await uploading_version(c, id))) {
+    if (!m || m->is_tombstone() || m->bucket_id != c.bucket_id || m->key != c.r.key) {
+        fail(s3_error::no_such_upload());
+    }
+    auto const ov = co_await uploading_version(c, id); // named (GCC 12 and co_await temporaries)
+    if (!ov) {
         fail(s3_error::no_such_upload());
     }
     co_return std::move(*m);
