@@ -123,6 +123,7 @@ struct node::impl {
     std::unique_ptr<k2v_type> k2v;
     std::unique_ptr<api::k2v::k2v_api_server<model_type, k2v_type>> k2v_api;
     std::vector<std::unique_ptr<api::http::server>> servers;
+    bool workers_waited = false; // run() waited for the workers (with the exit deadline)
 };
 
 node::node(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -131,9 +132,14 @@ node::~node()
 {
     if (impl_->runner) {
         impl_->runner->request_stop();
-        impl_->runner->wait_stopped();
+        if (!impl_->workers_waited) {
+            impl_->runner->wait_stopped();
+        }
     }
     impl_->blocking.join();
+    // A worker still waiting for an answer of the stopped network holds work on this pool:
+    // stop it rather than wait for what will never come.
+    impl_->background.stop();
     impl_->background.join();
 }
 
@@ -439,6 +445,9 @@ void node::run()
             return;
         }
         spdlog::info("received signal {}, shutting down", sig);
+        // The workers first, while the network still runs: a worker waiting for a peer's
+        // answer gets it (or the link's closing) and then sees the stop.
+        i.runner->request_stop();
         i.system->stop();
         i.peering->stop();
         i.net->stop();
@@ -473,6 +482,7 @@ void node::run()
     if (!i.runner->wait_stopped()) {
         spdlog::warn("some background workers did not stop within the deadline");
     }
+    i.workers_waited = true;
     spdlog::info("Garage node stopped");
 }
 
