@@ -192,7 +192,10 @@ public:
         for (auto& e : cap.entries) {
             by_table[e.table].emplace_back(e.partition, std::move(e.bytes));
         }
-        for (auto& [name, items] : by_table) {
+        for (auto& group : by_table) {
+            // not a structured binding: lambdas may not capture those before C++20 (clang 14)
+            std::string_view const name = group.first;
+            auto& items = group.second;
             bool found = false;
             for_each([&](auto& p) {
                 if (!found && p.table->local().name() == name) {
