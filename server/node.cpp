@@ -186,9 +186,10 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         cfg.rpc_public_addr.value_or(bound->address().to_string() + ":" + std::to_string(bound->port()));
     // Node preference for quorum calls: self, same zone, lowest ping (pings recorded by peering).
     auto* const ip = i.get();
-    i->helper = std::make_unique<rpc::rpc_helper>(*i->net, [ip](util::node_id const& n) -> std::optional<std::string> {
-        return ip->layout ? ip->layout->zone_of(n) : std::nullopt;
-    });
+    i->helper = std::make_unique<rpc::rpc_helper>(
+        *i->net, [ip](util::node_id const& n) -> std::optional<std::string> {
+            return ip->layout ? ip->layout->zone_of(n) : std::nullopt;
+        });
     i->peering = std::make_unique<rpc::peering>(*i->net, i->helper.get(), po);
     auto mgr = layout::layout_manager::open(*i->net, layout::layout_manager_options::from_config(cfg));
     if (!mgr) {
@@ -270,9 +271,8 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     i->cluster->set_block_sender([x = i->exchange.get()](util::captured_block b) {
         block::block_put_options o;
         o.stored_here = true;
-        return x->put_raw_block(b.hash, block::data_block(static_cast<block::block_encoding>(b.encoding),
-                                                          std::move(b.bytes)),
-                                o);
+        return x->put_raw_block(
+            b.hash, block::data_block(static_cast<block::block_encoding>(b.encoding), std::move(b.bytes)), o);
     });
     i->cluster->set_block_getter([x = i->exchange.get()](util::hash32 h) {
         block::block_get_options o;

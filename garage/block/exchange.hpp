@@ -218,10 +218,9 @@ private:
                                                                   util::byte_budget::lease lease,
                                                                   detail::gate::token token,
                                                                   block_put_options const& options);
-    boost::asio::awaitable<util::result<void>> send_block(util::hash32 h, data_block blk,
-                                                          std::vector<std::vector<util::node_id>> sets,
-                                                          std::size_t quorum, rpc::priority prio,
-                                                          detail::gate::token token, bool stored_here = false);
+    boost::asio::awaitable<util::result<void>>
+    send_block(util::hash32 h, data_block blk, std::vector<std::vector<util::node_id>> sets,
+               std::size_t quorum, rpc::priority prio, detail::gate::token token, bool stored_here = false);
     boost::asio::awaitable<util::result<std::vector<util::node_id>>>
     plan_offload(util::hash32 h, offload_mode mode, detail::gate::token token);
     boost::asio::awaitable<util::result<data_block>> fetch_remote(util::hash32 h, detail::gate::token token);

@@ -28,9 +28,9 @@ namespace garage::model {
 
 /// Tunables of a @ref model_cluster.
 struct model_cluster_options {
-    table::replicated_table_options table;  ///< timeouts and batch sizes of every table
-    table::syncer_options sync;             ///< anti-entropy interval
-    table::gc_options gc;                   ///< tombstone collection
+    table::replicated_table_options table; ///< timeouts and batch sizes of every table
+    table::syncer_options sync;            ///< anti-entropy interval
+    table::gc_options gc;                  ///< tombstone collection
 };
 
 /// The cluster services of one table: its replicated view, its syncer and its GC.
@@ -38,14 +38,15 @@ template <class Local>
 struct replicated_parts {
     using local_type = Local; ///< the node-local table
     /// The table read and written across the cluster.
-    using replicated_type = table::replicated_table<typename Local::schema_type, typename Local::replication_type,
-                                                    typename Local::storage_type>;
+    using replicated_type =
+        table::replicated_table<typename Local::schema_type, typename Local::replication_type,
+                                typename Local::storage_type>;
     /// Its Merkle anti-entropy.
-    using syncer_type =
-        table::syncer<typename Local::schema_type, typename Local::replication_type, typename Local::storage_type>;
+    using syncer_type = table::syncer<typename Local::schema_type, typename Local::replication_type,
+                                      typename Local::storage_type>;
     /// Its tombstone GC.
-    using gc_type =
-        table::table_gc<typename Local::schema_type, typename Local::replication_type, typename Local::storage_type>;
+    using gc_type = table::table_gc<typename Local::schema_type, typename Local::replication_type,
+                                    typename Local::storage_type>;
 
     std::unique_ptr<replicated_type> table; ///< quorum reads and writes
     std::unique_ptr<syncer_type> sync;      ///< anti-entropy

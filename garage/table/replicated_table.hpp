@@ -112,7 +112,8 @@ public:
         `write_quorum()` successes. Entries whose write sets are this node alone are not sent.
         @param items Each entry's partition hash and stored bytes.
         @return Nothing; `rpc::error::quorum_not_reached` (naming each failed node and why). */
-    boost::asio::awaitable<util::result<void>> replicate(std::vector<std::pair<util::hash32, std::string>> items);
+    boost::asio::awaitable<util::result<void>>
+    replicate(std::vector<std::pair<util::hash32, std::string>> items);
 
     /** Reads one entry from a read quorum, merged; repairs the nodes that answered differently.
         @param pk The partition key. @param sk The sort key.
@@ -170,7 +171,8 @@ public:
 
 private:
     boost::asio::awaitable<util::result<void>> write_group(std::vector<std::vector<util::node_id>> sets,
-                                                           std::vector<std::string> items, bool done_here = false);
+                                                           std::vector<std::string> items,
+                                                           bool done_here = false);
     bool reads_here_alone(util::hash32 const& h) const;
     boost::asio::awaitable<void> repair(std::vector<util::node_id> nodes, std::vector<std::string> items);
     void spawn_repairs(std::vector<std::pair<util::node_id, std::vector<std::string>>> per_node);

@@ -15,9 +15,9 @@ namespace garage::util {
 
 /// One table entry written on this node, as stored (its merged value, encoded).
 struct captured_entry {
-    std::string_view table;    ///< the table's name (a static string: `Schema::table_name`)
-    util::hash32 partition;    ///< the partition hash of its key (which nodes store it)
-    std::string bytes;         ///< the stored entry, encoded as the table encodes it
+    std::string_view table; ///< the table's name (a static string: `Schema::table_name`)
+    util::hash32 partition; ///< the partition hash of its key (which nodes store it)
+    std::string bytes;      ///< the stored entry, encoded as the table encodes it
 };
 
 /// One block written on this node, as stored.

@@ -248,11 +248,9 @@ block_exchange<Storage, Replication>::put_raw_block(util::hash32 h, data_block b
 }
 
 template <storage::storage_backend Storage, replication::replication_policy Replication>
-boost::asio::awaitable<util::result<void>>
-block_exchange<Storage, Replication>::send_to_write_sets(util::hash32 h, data_block blk,
-                                                         util::byte_budget::lease lease,
-                                                         detail::gate::token token,
-                                                         block_put_options const& options)
+boost::asio::awaitable<util::result<void>> block_exchange<Storage, Replication>::send_to_write_sets(
+    util::hash32 h, data_block blk, util::byte_budget::lease lease, detail::gate::token token,
+    block_put_options const& options)
 {
     std::vector<std::vector<util::node_id>> sets;
     for (auto const& set : replication_.write_sets(h)) {
@@ -260,7 +258,8 @@ block_exchange<Storage, Replication>::send_to_write_sets(util::hash32 h, data_bl
     }
     if (options.stored_here) {
         auto const self = local_node();
-        if (std::ranges::all_of(sets, [&self](auto const& s) { return s.size() == 1 && s.front() == self; })) {
+        if (std::ranges::all_of(sets,
+                                [&self](auto const& s) { return s.size() == 1 && s.front() == self; })) {
             co_return util::result<void>{};
         }
     }

@@ -56,7 +56,8 @@ rpc_helper::try_write_many_sets(std::vector<std::vector<util::node_id>> write_se
         co_return r.error();
     }
     // the nodes that already held the write answered nothing to decode
-    std::erase_if(*r, [&done](auto const& p) { return std::find(done.begin(), done.end(), p.first) != done.end(); });
+    std::erase_if(
+        *r, [&done](auto const& p) { return std::find(done.begin(), done.end(), p.first) != done.end(); });
     co_return detail::decode_all<typename E::response_type>(*r, E::path);
 }
 

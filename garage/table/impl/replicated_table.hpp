@@ -141,8 +141,8 @@ bool replicated_table<Schema, Replication, Storage>::reads_here_alone(util::hash
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-boost::asio::awaitable<util::result<void>>
-replicated_table<Schema, Replication, Storage>::replicate(std::vector<std::pair<util::hash32, std::string>> items)
+boost::asio::awaitable<util::result<void>> replicated_table<Schema, Replication, Storage>::replicate(
+    std::vector<std::pair<util::hash32, std::string>> items)
 {
     auto const self = rpc_.net().id();
     std::map<std::vector<std::vector<util::node_id>>, std::vector<std::string>> groups;

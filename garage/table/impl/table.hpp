@@ -244,7 +244,8 @@ util::result<void> table<Schema, Replication, Storage>::insert_at(transaction_ty
     if (auto* cap = util::write_capture::current(); cap != nullptr) {
         // recorded even when unchanged here: the other nodes may not have it
         cap->entries.push_back(util::captured_entry{
-            Schema::table_name, util::hash32::from_bytes(std::string_view(key).substr(0, 32)).value(), new_raw});
+            Schema::table_name, util::hash32::from_bytes(std::string_view(key).substr(0, 32)).value(),
+            new_raw});
     }
     if (*old_raw && **old_raw == new_raw) {
         return {};

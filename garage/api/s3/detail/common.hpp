@@ -145,7 +145,8 @@ net::awaitable<void> replicate(Ctx& c, util::write_capture cap)
     auto send = [cluster, cap = std::move(cap)]() mutable -> net::awaitable<util::result<void>> {
         co_return co_await cluster->replicate(std::move(cap));
     };
-    auto op = net::co_spawn(ex, std::move(send), net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
+    auto op = net::co_spawn(ex, std::move(send),
+                            net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
     auto r = co_await std::move(op);
     check(r);
 }
@@ -191,9 +192,8 @@ net::awaitable<std::invoke_result_t<F&>> offload_replicated(Ctx& c, F f)
     from this node's table otherwise. Throws the S3 error of a failure.
     @return The entry, or nullopt. */
 template <class Ctx, class Table>
-net::awaitable<std::optional<typename Table::entry_type>> read_entry(Ctx& c, Table& t,
-                                                                     typename Table::partition_key_type pk,
-                                                                     typename Table::sort_key_type sk)
+net::awaitable<std::optional<typename Table::entry_type>>
+read_entry(Ctx& c, Table& t, typename Table::partition_key_type pk, typename Table::sort_key_type sk)
 {
     if (c.cluster != nullptr) {
         auto r = co_await c.cluster->replicated(t).get(std::move(pk), std::move(sk));
@@ -208,12 +208,13 @@ net::awaitable<std::optional<typename Table::entry_type>> read_entry(Ctx& c, Tab
 template <class Ctx, class Table>
 net::awaitable<std::vector<typename Table::entry_type>>
 read_range(Ctx& c, Table& t, typename Table::partition_key_type pk,
-           std::optional<typename Table::sort_key_type> start, std::optional<typename Table::filter_type> filter,
-           std::size_t limit, storage::direction dir = storage::direction::forward)
+           std::optional<typename Table::sort_key_type> start,
+           std::optional<typename Table::filter_type> filter, std::size_t limit,
+           storage::direction dir = storage::direction::forward)
 {
     if (c.cluster != nullptr) {
-        auto r = co_await c.cluster->replicated(t).get_range(std::move(pk), std::move(start), std::move(filter),
-                                                             limit, dir);
+        auto r = co_await c.cluster->replicated(t).get_range(std::move(pk), std::move(start),
+                                                             std::move(filter), limit, dir);
         co_return value_or_fail(std::move(r));
     }
     co_return value_or_fail(t.get_range(pk, start, filter, limit, dir));

@@ -59,7 +59,8 @@ net::awaitable<void> handle_put_bucket_cors(Ctx& c)
 {
     auto body = co_await read_small_body(c.ex, c.headers, c.auth);
     auto rules = config_or_fail(parse_cors_configuration(body));
-    auto written = update_bucket_params(c, [&](model::bucket_params& p) { p.cors_config.update(std::move(rules)); });
+    auto written =
+        update_bucket_params(c, [&](model::bucket_params& p) { p.cors_config.update(std::move(rules)); });
     co_await replicate(c, std::move(written));
     co_await send(c.ex, 200, {}, {}, {});
 }

@@ -23,7 +23,8 @@ net::awaitable<std::optional<std::pair<util::uuid, util::uuid>>> delete_object_k
     auto const deleted = v->uuid;
     auto const vid = util::gen_uuid();
     auto const ts = std::max(obj->next_timestamp(), util::now_msec());
-    model::object_version pv1 = model::object_version{vid, ts, model::version_complete{model::delete_marker{}}};
+    model::object_version pv1 =
+        model::object_version{vid, ts, model::version_complete{model::delete_marker{}}};
     co_await put_version(c, key, std::move(pv1));
     co_return std::pair{vid, deleted};
 }

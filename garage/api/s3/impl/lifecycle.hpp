@@ -17,7 +17,8 @@ net::awaitable<void> handle_put_bucket_lifecycle(Ctx& c)
     // Content-MD5, when sent, is verified by the body reader (a mismatch is BadDigest).
     auto body = co_await read_small_body(c.ex, c.headers, c.auth);
     auto rules = config_or_fail(parse_lifecycle_configuration(body));
-    auto written = update_bucket_params(c, [&](model::bucket_params& p) { p.lifecycle_config.update(std::move(rules)); });
+    auto written = update_bucket_params(
+        c, [&](model::bucket_params& p) { p.lifecycle_config.update(std::move(rules)); });
     co_await replicate(c, std::move(written));
     co_await send(c.ex, 200, {}, {}, {});
 }

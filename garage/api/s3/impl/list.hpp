@@ -27,7 +27,7 @@ struct list_page {
     prefixes, at most `max` entries (keys plus prefixes). */
 template <class Ctx>
 net::awaitable<list_page> list_objects_page(Ctx& c, std::string prefix, std::string delimiter,
-                                           std::string start, bool inclusive, std::size_t max)
+                                            std::string start, bool inclusive, std::size_t max)
 {
     list_page page;
     if (start < prefix) {

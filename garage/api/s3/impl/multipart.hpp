@@ -346,8 +346,8 @@ net::awaitable<void> handle_complete_multipart_upload(Ctx& c)
     if (std::holds_alternative<model::encryption_sse_c>(up.encryption)) {
         meta.encryption = up.encryption; // sealed at creation; the key is optional here
     }
-    model::object_version pv2 = model::object_version{id, ov->timestamp,
-                                      model::version_complete{model::first_block{std::move(meta), *first}}};
+    model::object_version pv2 = model::object_version{
+        id, ov->timestamp, model::version_complete{model::first_block{std::move(meta), *first}}};
     co_await put_version(c, c.r.key, std::move(pv2));
 
     xml_writer w("CompleteMultipartUploadResult");

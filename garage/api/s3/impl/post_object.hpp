@@ -265,7 +265,7 @@ net::awaitable<void> handle_post_object(Ctx& c, sigv4::signing_key_cache& cache,
         etag = new_etag(in.md5(), nullptr);
         auto meta = make_meta(buf.size(), etag, std::move(headers), std::nullopt, nullptr);
         model::object_version pv1 = model::object_version{
-                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(buf)}}};
+            vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(buf)}}};
         co_await put_version(c, object_key, std::move(pv1));
     } else {
         model::version_uploading up;
@@ -290,7 +290,7 @@ net::awaitable<void> handle_post_object(Ctx& c, sigv4::signing_key_cache& cache,
         etag = new_etag(in.md5(), nullptr);
         auto meta = make_meta(w.size, etag, std::move(headers), std::nullopt, nullptr);
         model::object_version pv4 = model::object_version{
-                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+            vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
         co_await put_version(c, object_key, std::move(pv4));
     }
 

@@ -376,7 +376,7 @@ net::awaitable<void> handle_put_object(Ctx& c)
     auto const sum = stored_checksum(rd, algo);
     auto meta = make_meta(w.size, etag, std::move(headers), sum, key);
     model::object_version pv3 = model::object_version{
-                    vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
     co_await put_version(c, c.r.key, std::move(pv3));
     extra = {{"ETag", quote_etag(etag)}, {"x-amz-version-id", hex(vid)}};
     add_checksum_header(extra, sum);
@@ -535,7 +535,7 @@ net::awaitable<void> handle_copy_object(Ctx& c)
         }
         auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
         model::object_version pv4 = model::object_version{
-                vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(bytes)}}};
+            vid, ts, model::version_complete{model::inline_data{std::move(meta), std::move(bytes)}}};
         co_await put_version(c, c.r.key, std::move(pv4));
     } else if (!same_encryption) {
         auto sv = co_await read_entry(c, c.model.version_table(), src.uuid, table::empty_key{});
@@ -568,7 +568,7 @@ net::awaitable<void> handle_copy_object(Ctx& c)
         etag = new_etag(rd.md5(), dst_enc);
         auto meta = make_meta(w.size, etag, std::move(headers), sum, dst_enc);
         model::object_version pv7 = model::object_version{
-                        vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
+            vid, ts, model::version_complete{model::first_block{std::move(meta), w.first_hash}}};
         co_await put_version(c, c.r.key, std::move(pv7));
     } else {
         auto meta = make_meta(src_meta.size, etag, std::move(headers), sum, dst_enc);
@@ -592,7 +592,8 @@ net::awaitable<void> handle_copy_object(Ctx& c)
             }
         };
         co_await write_replicated(c, refs);
-        model::object_version pv9 = model::object_version{vid, ts, model::version_complete{model::first_block{meta, fb.hash}}};
+        model::object_version pv9 =
+            model::object_version{vid, ts, model::version_complete{model::first_block{meta, fb.hash}}};
         co_await put_version(c, c.r.key, std::move(pv9));
     }
     xml_writer w("CopyObjectResult");

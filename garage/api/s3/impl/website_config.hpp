@@ -16,7 +16,8 @@ net::awaitable<void> handle_put_bucket_website(Ctx& c)
 {
     auto body = co_await read_small_body(c.ex, c.headers, c.auth);
     auto cfg = config_or_fail(parse_website_configuration(body));
-    auto written = update_bucket_params(c, [&](model::bucket_params& p) { p.website_config.update(std::move(cfg)); });
+    auto written =
+        update_bucket_params(c, [&](model::bucket_params& p) { p.website_config.update(std::move(cfg)); });
     co_await replicate(c, std::move(written));
     co_await send(c.ex, 200, {}, {}, {});
 }
