@@ -2,7 +2,10 @@
 #
 #   garage_write_config DIR S3_PORT ADMIN_PORT [WEB_PORT]   writes DIR/garage.toml with fresh secrets
 #   garage_start DIR                                     starts `garage server --single-node` in the background
-#                                                        (GARAGE_SERVER_ARGS, if set, replaces `--single-node`)
+#                                                        (GARAGE_SERVER_ARGS, if set, replaces `--single-node`;
+#                                                        GARAGE_LAUNCH, if set, is a command prefix, e.g.
+#                                                        `ip netns exec NS`, that must exec the server)
+#   garage_admin_addr DIR                                host:port of the node's admin API
 #   garage_wait_healthy DIR                              waits for the admin API's /health
 #   garage_cli DIR ARGS...                               runs `garage -c DIR/garage.toml ARGS...`
 #   garage_stop DIR                                      stops the node (SIGTERM, then SIGKILL)
@@ -49,19 +52,26 @@ garage_start() {
     local dir=$1
     # --single-node by default (a node alone is its own layout); GARAGE_SERVER_ARGS overrides.
     # shellcheck disable=SC2086
-    "$GARAGE_BIN" -c "$dir/garage.toml" server ${GARAGE_SERVER_ARGS---single-node} >"$dir/server.log" 2>&1 &
+    ${GARAGE_LAUNCH:-} "$GARAGE_BIN" -c "$dir/garage.toml" server ${GARAGE_SERVER_ARGS---single-node} \
+        >"$dir/server.log" 2>&1 &
     echo $! >"$dir/server.pid"
 }
 
+garage_admin_addr() {
+    sed -n '/^\[admin\]/,/^\[/s/^api_bind_addr = "\([^"]*:[0-9]*\)"/\1/p' "$1/garage.toml"
+}
+
 garage_admin_port() {
-    sed -n '/^\[admin\]/,/^\[/s/^api_bind_addr = "127.0.0.1:\([0-9]*\)"/\1/p' "$1/garage.toml"
+    local addr
+    addr=$(garage_admin_addr "$1")
+    echo "${addr##*:}"
 }
 
 garage_wait_healthy() {
-    local dir=$1 port
-    port=$(garage_admin_port "$dir")
+    local dir=$1 addr
+    addr=$(garage_admin_addr "$dir")
     for _ in $(seq 1 100); do
-        if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+        if curl -fsS "http://$addr/health" >/dev/null 2>&1; then
             return 0
         fi
         if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then

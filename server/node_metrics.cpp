@@ -1,6 +1,8 @@
 #include <server/node_metrics.hpp>
 
 #include <garage/api/s3/router.hpp>
+#include <garage/layout/role.hpp>
+#include <garage/util/hasher.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -22,6 +24,30 @@ std::optional<double> as_gauge(R const& r)
     return static_cast<double>(*r);
 }
 
+/// The first 48 bits (exact in a double) of a BLAKE2b over every non-empty partition root.
+template <class Table>
+std::optional<double> merkle_roots_digest(Table& t)
+{
+    util::blake2b_hasher h;
+    for (std::size_t p = 0; p < layout::partition_count; ++p) {
+        auto const root = t.merkle().root_hash(static_cast<replication::partition_id>(p));
+        if (!root) {
+            return std::nullopt;
+        }
+        if (*root != util::hash32{}) {
+            auto const id = static_cast<std::uint16_t>(p);
+            h.update(std::string_view(reinterpret_cast<char const*>(&id), sizeof id));
+            h.update(std::string_view(reinterpret_cast<char const*>(root->data()), root->size()));
+        }
+    }
+    auto const d = h.finalize();
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 6; ++i) {
+        v = (v << 8) | d[i];
+    }
+    return static_cast<double>(v);
+}
+
 template <class Table>
 void register_table(metrics::registry& reg, Table& t)
 {
@@ -35,6 +61,12 @@ void register_table(metrics::registry& reg, Table& t)
     reg.computed_gauge_family("table_gc_todo_queue_length", "Table garbage collector TODO queue length",
                               {"table_name"})
         .with({name}, [&t] { return as_gauge(t.gc_todo_len()); });
+    reg.computed_gauge_family("table_merkle_root_digest",
+                              "The first 48 bits of a digest of the table's Merkle roots (every partition): "
+                              "nodes storing the same partitions hold the same entries when these are equal "
+                              "and their todo queues are empty",
+                              {"table_name"})
+        .with({name}, [&t] { return merkle_roots_digest(t); });
 }
 
 /// Free and total bytes of the file systems of some directories (each file system once).

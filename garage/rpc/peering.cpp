@@ -1,5 +1,7 @@
 #include <garage/rpc/peering.hpp>
 
+#include <garage/util/when_all.hpp>
+
 #include <garage/rpc/endpoint.hpp>
 #include <garage/util/hasher.hpp>
 #include <garage/util/time.hpp>
@@ -253,55 +255,62 @@ net::awaitable<util::result<std::chrono::milliseconds>> peering::ping(util::node
     co_return rtt;
 }
 
-net::awaitable<void> peering::tick()
+net::awaitable<util::result<bool>> peering::visit(util::node_id id, std::optional<tcp::endpoint> address)
 {
     auto st = state_;
-    auto const now = std::chrono::steady_clock::now();
-    std::vector<std::pair<util::node_id, tcp::endpoint>> to_connect;
-    std::vector<util::node_id> to_ping;
-    {
-        std::lock_guard lock(st->mutex);
-        for (auto& [id, rec] : st->peers) {
-            if (net_.is_connected(id)) {
-                to_ping.push_back(id);
-            } else {
-                rec.info.up = false;
-                if (rec.info.address && !rec.info.abandoned && rec.next_attempt <= now) {
-                    to_connect.emplace_back(id, *rec.info.address);
-                }
-            }
-        }
-    }
-    for (auto const& [id, address] : to_connect) {
-        auto r = co_await net_.connect(address, id);
+    if (address) {
+        auto r = co_await net_.connect(*address, id);
         std::lock_guard lock(st->mutex);
         auto& rec = st->peers[id];
         if (r) {
             rec.info.connect_failures = 0;
             rec.info.failed_pings = 0;
-            to_ping.push_back(id);
         } else {
             ++rec.info.connect_failures;
             rec.next_attempt = std::chrono::steady_clock::now() + st->opts.retry_interval;
             if (rec.info.connect_failures >= st->opts.max_retries) {
                 rec.info.abandoned = true;
             }
+            co_return false;
         }
     }
-    for (auto const& id : to_ping) {
-        auto r = co_await ping(id);
-        if (!r) {
-            bool down = false;
-            {
-                std::lock_guard lock(st->mutex);
-                auto it = st->peers.find(id);
-                down = it != st->peers.end() && !it->second.info.up;
-            }
-            if (down) {
-                net_.disconnect(id); // reconnected by a later tick
+    auto r = co_await ping(id);
+    if (!r) {
+        bool down = false;
+        {
+            std::lock_guard lock(st->mutex);
+            auto it = st->peers.find(id);
+            down = it != st->peers.end() && !it->second.info.up;
+        }
+        if (down) {
+            net_.disconnect(id); // reconnected by a later tick
+        }
+        co_return false;
+    }
+    co_return true;
+}
+
+net::awaitable<void> peering::tick()
+{
+    auto st = state_;
+    auto const now = std::chrono::steady_clock::now();
+    // Each node is visited concurrently: a node that does not answer (its ping or connection
+    // waiting for the timeout) delays neither the others nor the next round.
+    std::vector<net::awaitable<util::result<bool>>> visits;
+    {
+        std::lock_guard lock(st->mutex);
+        for (auto& [id, rec] : st->peers) {
+            if (net_.is_connected(id)) {
+                visits.push_back(visit(id, std::nullopt));
+            } else {
+                rec.info.up = false;
+                if (rec.info.address && !rec.info.abandoned && rec.next_attempt <= now) {
+                    visits.push_back(visit(id, *rec.info.address));
+                }
             }
         }
     }
+    co_await util::when_all(std::move(visits));
     // Nodes that connected to us but that we did not know: learn them (without an address).
     for (auto const& id : net_.connected_peers()) {
         std::lock_guard lock(st->mutex);
@@ -316,8 +325,9 @@ net::awaitable<void> peering::run()
     auto st = state_;
     net::steady_timer timer(co_await net::this_coro::executor);
     while (!st->stopped.load()) {
+        auto const start = std::chrono::steady_clock::now();
         co_await tick();
-        timer.expires_after(st->opts.ping_interval);
+        timer.expires_at(start + st->opts.ping_interval); // a round every ping_interval
         auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
         if (ec) {
             break;

@@ -93,7 +93,8 @@ public:
         @return The round-trip time, or the failure. */
     boost::asio::awaitable<util::result<std::chrono::milliseconds>> ping(util::node_id peer);
 
-    /** One round: connect where due, ping the connected nodes, gossip where lists differ.
+    /** One round: connect where due, ping the connected nodes, gossip where lists differ; the
+        nodes are visited concurrently.
         @return The round, done when every connection attempt and ping of it ended. */
     boost::asio::awaitable<void> tick();
 
@@ -108,6 +109,12 @@ public:
     struct state;
 
 private:
+    /** Connects to `id` first if `address` is given, then pings it; disconnects it once marked
+        down (a later round reconnects).
+        @return Whether the node answered. */
+    boost::asio::awaitable<util::result<bool>> visit(util::node_id id,
+                                                     std::optional<boost::asio::ip::tcp::endpoint> address);
+
     network& net_;
     std::shared_ptr<state> state_;
 };

@@ -118,7 +118,7 @@ util::result<void> block_manager<Storage>::write_encoded(util::hash32 const& h, 
         cap->blocks.push_back(
             util::captured_block{h, static_cast<std::uint8_t>(blk.encoding()), std::string(blk.bytes())});
     }
-    if (metrics_ != nullptr && r) {
+    if (metrics_ != nullptr && r && !small) { // write_small_in records a small block
         metrics_->record_write(blk.size(), std::chrono::steady_clock::now() - start);
     }
     return r;
@@ -137,6 +137,9 @@ util::result<void> block_manager<Storage>::write_small_in(transaction_type& tx, 
     if (auto* cap = util::write_capture::current(); cap != nullptr) {
         cap->blocks.push_back(
             util::captured_block{h, static_cast<std::uint8_t>(blk.encoding()), std::string(blk.bytes())});
+    }
+    if (metrics_ != nullptr) {
+        metrics_->record_write(blk.size(), std::chrono::steady_clock::duration{}); // a put into the batch
     }
     return tx.put(trees_.small, h.view(), v);
 }

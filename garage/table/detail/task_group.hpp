@@ -1,8 +1,9 @@
 #pragma once
-// Detached background tasks counted so that their owner can wait for them (a gate), and a
-// join of several awaitables run concurrently.
+// Detached background tasks counted so that their owner can wait for them (a gate); the join
+// of several awaitables (util::when_all) is re-exported here.
 
 #include <garage/util/error.hpp>
+#include <garage/util/when_all.hpp>
 #include <garage/util/worker.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -53,48 +54,6 @@ private:
     std::shared_ptr<state> st_;
 };
 
-/// Runs every task concurrently on the current executor and returns their results in order.
-template <class T>
-net::awaitable<std::vector<util::result<T>>> when_all(std::vector<net::awaitable<util::result<T>>> tasks)
-{
-    struct state {
-        explicit state(net::any_io_executor ex, std::size_t n) : notify(std::move(ex)), results(n) {}
-        util::async_notify notify;
-        std::mutex mutex;
-        std::vector<std::optional<util::result<T>>> results;
-        std::size_t done = 0;
-    };
-    auto ex = co_await net::this_coro::executor;
-    auto st = std::make_shared<state>(ex, tasks.size());
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        net::co_spawn(ex, std::move(tasks[i]), [st, i](std::exception_ptr e, util::result<T> r) {
-            {
-                std::lock_guard lock(st->mutex);
-                if (e) {
-                    st->results[i] = util::result<T>(util::failure(util::error::io_error, "task threw"));
-                } else {
-                    st->results[i] = std::move(r);
-                }
-                ++st->done;
-            }
-            st->notify.notify();
-        });
-    }
-    for (;;) {
-        {
-            std::lock_guard lock(st->mutex);
-            if (st->done == st->results.size()) {
-                break;
-            }
-        }
-        co_await st->notify.wait();
-    }
-    std::vector<util::result<T>> out;
-    out.reserve(st->results.size());
-    for (auto& r : st->results) {
-        out.push_back(std::move(*r));
-    }
-    co_return out;
-}
+using util::when_all;
 
 } // namespace garage::table::detail

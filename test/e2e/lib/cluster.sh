@@ -10,6 +10,12 @@
 #   wait_for SECONDS COMMAND...    retries COMMAND every 0.5 s until it succeeds or time runs out
 #   kill_node N                    SIGKILL node N and reap it
 #   s3_port N                      node N's S3 API port
+#   s3_addr N                      node N's S3 API host:port
+#
+# Node N listens (RPC, S3, admin) on ${cluster_host[N]:-127.0.0.1}; it is started, and `admin N`
+# and `g N` run, under the command prefix ${cluster_launch[N]} if set (test/fault/partition.sh puts
+# each node in a network namespace of its own that way: its admin API stays reachable when the
+# node is cut off from the others).
 # shellcheck shell=bash disable=SC2034
 
 root=$(mktemp -d)
@@ -27,8 +33,10 @@ cluster_cleanup() {
 }
 trap cluster_cleanup EXIT
 
+declare -a cluster_host cluster_launch
+
 cluster_config() { # N SECRET [RF]
-    local d=$root/n$1 rpc s3 admin
+    local d=$root/n$1 rpc s3 admin host=${cluster_host[$1]:-127.0.0.1}
     rpc=$(garage_free_port) s3=$(garage_free_port) admin=$(garage_free_port)
     mkdir -p "$d/meta" "$d/data"
     (
@@ -38,25 +46,26 @@ metadata_dir = "$d/meta"
 data_dir = "$d/data"
 db_engine = "lmdb"
 replication_factor = ${3:-3}
-rpc_bind_addr = "127.0.0.1:$rpc"
-rpc_public_addr = "127.0.0.1:$rpc"
+rpc_bind_addr = "$host:$rpc"
+rpc_public_addr = "$host:$rpc"
 rpc_secret = "$2"
 # a block referenced but missing is fetched after twice this (Garage's rule), not 10 minutes
 rpc_timeout_msec = 10000
 
 [s3_api]
 s3_region = "garage"
-api_bind_addr = "127.0.0.1:$s3"
+api_bind_addr = "$host:$s3"
 
 [admin]
-api_bind_addr = "127.0.0.1:$admin"
+api_bind_addr = "$host:$admin"
 admin_token = "$token"
 TOML
     )
 }
 
 start_node() { # N
-    GARAGE_SERVER_ARGS="" garage_start "$root/n$1" && garage_wait_healthy "$root/n$1"
+    GARAGE_SERVER_ARGS="" GARAGE_LAUNCH=${cluster_launch[$1]:-} garage_start "$root/n$1" &&
+        garage_wait_healthy "$root/n$1"
 }
 
 node_id() { # N: <id>@<addr>
@@ -64,13 +73,13 @@ node_id() { # N: <id>@<addr>
 }
 
 admin() { # N PATH
-    curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$(garage_admin_port "$root/n$1")$2"
+    ${cluster_launch[$1]:-} curl -fsS -H "Authorization: Bearer $token" "http://$(garage_admin_addr "$root/n$1")$2"
 }
 
 g() { # N ARGS...: the CLI against node N
     local n=$1
     shift
-    "$GARAGE_BIN" -c "$root/n$n/garage.toml" "$@"
+    ${cluster_launch[$n]:-} "$GARAGE_BIN" -c "$root/n$n/garage.toml" "$@"
 }
 
 wait_for() { # SECONDS COMMAND...
@@ -90,6 +99,12 @@ kill_node() { # N
     rm -f "$root/n$1/server.pid"
 }
 
+s3_addr() { # N
+    sed -n '/^\[s3_api\]/,/^\[/s/^api_bind_addr = "\([^"]*:[0-9]*\)"/\1/p' "$root/n$1/garage.toml"
+}
+
 s3_port() { # N
-    sed -n '/^\[s3_api\]/,/^\[/s/^api_bind_addr = "127.0.0.1:\([0-9]*\)"/\1/p' "$root/n$1/garage.toml"
+    local addr
+    addr=$(s3_addr "$1")
+    echo "${addr##*:}"
 }
