@@ -129,6 +129,7 @@ struct fixture {
         block::block_options o;
         o.data_dirs = {util::data_dir_config{d.path() / "data", std::nullopt, false}};
         o.metadata_dir = d.path() / "meta";
+        o.block_size = 8 << 20; // the largest block a test's s3_settings may cut
         return blocks_type::open(db, o).value();
     }
 

@@ -234,7 +234,24 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
     // Blocks in (part, offset) order; their positions in the object are cumulative.
     std::vector<model::version_block> blocks;
     std::vector<std::uint64_t> block_parts;
-    if (std::holds_alternative<model::first_block>(data)) {
+    // The first block, read before the version when it may be the whole object.
+    std::optional<std::string> first_bytes;
+    auto const* const fb = std::get_if<model::first_block>(&data);
+    bool const part_number = c.r.param("partNumber").has_value();
+    if (fb != nullptr && !head && !part_number && meta.size <= c.settings.block_size) {
+        // Blocks are never empty, so a first block as long as the object is its only block:
+        // then the version entry is not needed (a GET of a one-block object is one quorum read,
+        // the object's, and usually a local block read). Otherwise the version says the rest.
+        auto read_first = read_data_block(c, fb->hash, key, meta.size);
+        auto got = co_await std::move(read_first);
+        if (got && got->size() == meta.size) {
+            blocks.push_back(model::version_block{fb->hash, meta.size});
+            block_parts.push_back(1);
+            first_bytes = std::move(*got);
+        }
+    }
+    // A HEAD needs the blocks only to count the parts of `partNumber`.
+    if (fb != nullptr && !first_bytes && (!head || part_number)) {
         auto ver = co_await read_entry(c, c.model.version_table(), v->uuid, table::empty_key{});
         if (!ver || ver->is_tombstone()) {
             fail(s3_error::internal("conflict/inconsistency between object and version state"));
@@ -363,7 +380,9 @@ net::awaitable<void> handle_get_object(Ctx& c, bool head)
     using namespace net::experimental::awaitable_operators;
     auto const n = pieces.size();
     block_pair cur;
-    if (n > 0) {
+    if (n == 1 && first_bytes) {
+        cur.first = std::move(*first_bytes); // the object's only block, read above
+    } else if (n > 0) {
         auto first = read_block_pair(c, pieces, 0, key);
         cur = co_await std::move(first);
     }
