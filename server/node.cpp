@@ -274,6 +274,11 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         return x->put_raw_block(
             b.hash, block::data_block(static_cast<block::block_encoding>(b.encoding), std::move(b.bytes)), o);
     });
+    i->cluster->set_alone([l = i->layout.get()] {
+        auto const snap = l->snapshot();
+        auto const& nodes = snap->all_nodes();
+        return nodes.empty() || (nodes.size() == 1 && nodes.front() == l->local_node());
+    });
     i->cluster->set_block_getter([x = i->exchange.get()](util::hash32 h) {
         block::block_get_options o;
         o.skip_local = true;

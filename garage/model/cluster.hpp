@@ -168,6 +168,13 @@ public:
         return *std::get<replicated_parts<Local>>(parts_).table;
     }
 
+    /** Installs the test of a layout of this node alone (none: never alone). While it holds,
+        the API records nothing for @ref replicate (which would send nothing anyway).
+        @param f Whether every live layout version names this node alone (or none). */
+    void set_alone(std::function<bool()> f) { alone_ = std::move(f); }
+    /// @return Whether the layout names this node alone: writes go to no other node.
+    bool alone() const { return alone_ && alone_(); }
+
     /** Installs how captured blocks are sent to the other nodes (none: blocks are not sent).
         @param s The sender. */
     void set_block_sender(block_sender s) { send_block_ = std::move(s); }
@@ -250,6 +257,7 @@ private:
     parts_tuple parts_;
     block_sender send_block_;
     block_getter get_block_;
+    std::function<bool()> alone_;
 };
 
 } // namespace garage::model

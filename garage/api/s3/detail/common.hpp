@@ -129,6 +129,14 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
         net::bind_cancellation_slot(net::cancellation_slot(), net::use_awaitable));
 }
 
+/** Whether local writes must be captured for @ref replicate: in a cluster whose layout names
+    another node (a layout of this node alone sends nothing, so nothing is recorded). */
+template <class Ctx>
+bool capturing(Ctx const& c)
+{
+    return c.cluster != nullptr && !c.cluster->alone();
+}
+
 /** Sends what the local writes captured in `cap` stored to the other nodes of their write
     sets (in a cluster; nothing otherwise) and waits for the write quorums. Not cancellable,
     as @ref offload: what was written here is sent even if the request is abandoned meanwhile.
@@ -136,7 +144,7 @@ net::awaitable<std::invoke_result_t<F&>> offload(net::any_io_executor const& blo
 template <class Ctx>
 net::awaitable<void> replicate(Ctx& c, util::write_capture cap)
 {
-    if (c.cluster == nullptr || cap.empty()) {
+    if (c.cluster == nullptr || cap.empty() || c.cluster->alone()) {
         co_return;
     }
     auto* const cluster = c.cluster;
@@ -157,8 +165,10 @@ template <class Ctx, class F>
 net::awaitable<void> write_replicated(Ctx& c, F f)
 {
     util::write_capture cap;
-    {
+    if (capturing(c)) {
         util::write_capture_scope scope(cap);
+        f();
+    } else {
         f();
     }
     co_await replicate(c, std::move(cap));
@@ -174,7 +184,10 @@ net::awaitable<std::invoke_result_t<F&>> offload_replicated(Ctx& c, F f)
     // fails: the writes made here still go to their nodes, and the failure is the other's.
     co_await net::this_coro::throw_if_cancelled(false);
     util::write_capture cap;
-    auto run = [&f, &cap]() -> result_type {
+    auto run = [&f, &cap, capture = capturing(c)]() -> result_type {
+        if (!capture) {
+            return f();
+        }
         util::write_capture_scope scope(cap);
         return f();
     };
@@ -229,7 +242,10 @@ net::awaitable<void> commit_writes(Ctx& c, F fn)
 {
     util::write_capture cap;
     // each run of `fn` (a batch that failed is retried alone) records what it writes afresh
-    auto captured = [&fn, &cap](auto& tx) {
+    auto captured = [&fn, &cap, capture = capturing(c)](auto& tx) {
+        if (!capture) {
+            return fn(tx);
+        }
         cap.entries.clear();
         cap.blocks.clear();
         util::write_capture_scope scope(cap);

@@ -297,11 +297,13 @@ net::awaitable<void> handle_put_object(Ctx& c)
         prepared_block blk;
         bool small = false;
         util::write_capture file_block; // a block written to its file, sent with the metadata
-        auto prepare = [&c, &buf, &blk, &small, key, &file_block] {
+        auto prepare = [&c, &buf, &blk, &small, key, &file_block, capture = capturing(c)] {
             blk = prepare_block(c, buf, key);
             small = c.blocks.is_small(blk.data);
-            if (!small) {
+            if (!small && capture) {
                 util::write_capture_scope scope(file_block);
+                check(c.blocks.write_encoded(blk.hash, blk.data));
+            } else if (!small) {
                 check(c.blocks.write_encoded(blk.hash, blk.data));
             }
         };
