@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -358,6 +359,14 @@ public:
         @param f Must be cheap and thread-safe; it may be called from inside a transaction. */
     void on_resync_queued(std::function<void()> f) { resync_wakeup_ = std::move(f); }
 
+    /** Tells when the (first) resync worker looks at the queue next even without a wake-up: an
+        entry queued with a later due time then wakes nobody.
+        @param msec Milliseconds since the epoch; the max while the worker is busy. */
+    void set_resync_horizon(std::uint64_t msec) noexcept
+    {
+        resync_horizon_.store(msec, std::memory_order_release);
+    }
+
     /** Counts block reads and writes (`block_bytes_read`, ...) in `m`; null stops counting.
         Set it before sharing the manager.
         @param m The metrics; they must outlive the manager. */
@@ -405,9 +414,10 @@ private:
     util::result<std::optional<data_block>> read_small(util::hash32 const& h, std::string* plain_out);
     util::result<bool> delete_small_if_unneeded(util::hash32 const& h,
                                                 std::optional<std::uint64_t>& retry_at);
-    void notify_resync() const
+    /// Wakes the resync workers for an entry due at `due_msec`, unless they look by then anyway.
+    void notify_resync(std::uint64_t due_msec = 0) const
     {
-        if (resync_wakeup_) {
+        if (resync_wakeup_ && due_msec < resync_horizon_.load(std::memory_order_acquire)) {
             resync_wakeup_();
         }
     }
@@ -419,6 +429,10 @@ private:
     std::unique_ptr<block_fetcher> fetcher_;
     rc_recount_function recount_;
     std::function<void()> resync_wakeup_;
+    // When the sleeping resync worker looks at the queue anyway (ms since the epoch; the max
+    // while it works): an entry due later needs no wake-up (one per write of a new block was a
+    // cross-thread signal inside the write transaction).
+    std::atomic<std::uint64_t> resync_horizon_{std::numeric_limits<std::uint64_t>::max()};
     block_metrics const* metrics_ = nullptr;
     std::atomic<std::uint64_t> small_corruptions_{0};
     std::mutex busy_mutex_;

@@ -324,11 +324,12 @@ util::result<void> block_manager<Storage>::incref(transaction_type& tx, util::ha
     }
     if (old->is_zero()) {
         // The writer should have sent us the block; check later that it did.
-        auto q = queue_in(tx, h, util::now_msec() + detail::to_msec(options_.missing_block_delay));
+        auto const due = util::now_msec() + detail::to_msec(options_.missing_block_delay);
+        auto q = queue_in(tx, h, due);
         if (!q) {
             return q;
         }
-        notify_resync();
+        notify_resync(due);
     }
     return {};
 }
@@ -352,11 +353,12 @@ util::result<void> block_manager<Storage>::decref(transaction_type& tx, util::ha
         return p;
     }
     if (auto at = next.deletable_at()) {
-        auto q = queue_in(tx, h, *at + detail::gc_resync_margin_msec(options_.gc_delay));
+        auto const due = *at + detail::gc_resync_margin_msec(options_.gc_delay);
+        auto q = queue_in(tx, h, due);
         if (!q) {
             return q;
         }
-        notify_resync();
+        notify_resync(due);
     }
     return {};
 }

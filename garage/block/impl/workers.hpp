@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -55,6 +56,9 @@ public:
             next_wait_ = idle_wait_;
             co_return util::worker_step::idle();
         }
+        if (index_ == 0) {
+            manager_.set_resync_horizon(std::numeric_limits<std::uint64_t>::max()); // awake: any entry wakes
+        }
         tranquilizer_.reset();
         auto r = manager_.resync_step();
         if (!r) {
@@ -77,6 +81,11 @@ public:
 
     util::net::awaitable<void> wait_for_work() override
     {
+        if (index_ == 0) {
+            // Entries due before this wake it; later ones wait for it (a queued entry's notify
+            // before the wait leaves a permit, so an entry queued meanwhile is not missed).
+            manager_.set_resync_horizon(util::now_msec() + static_cast<std::uint64_t>(next_wait_.count()));
+        }
         co_await control_->resync_notify()->wait_for(next_wait_);
     }
 
