@@ -17,7 +17,11 @@ namespace garage::util {
 
 namespace net = boost::asio;
 
-/// Runs every task concurrently on the current executor and returns their results in order.
+/** Runs every task concurrently on the current executor.
+    @tparam T The tasks' value type.
+    @param tasks The tasks (each a coroutine returning `result<T>`); one that throws counts as
+                 an `error::io_error` failure.
+    @return Every task's result, in the order of `tasks`, once all have ended. */
 template <class T>
 net::awaitable<std::vector<result<T>>> when_all(std::vector<net::awaitable<result<T>>> tasks)
 {

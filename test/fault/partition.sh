@@ -9,6 +9,7 @@
 # roots is printed (issue 5's figure: within 60 s); the checks give it a liveness bound only.
 #
 # Needs root (network namespaces, veth, bridge). Environment: PARTITION_WRITES (default 10000).
+# e2e-timeout: 1200
 
 set -u
 if [[ -z ${PARTITION_NS:-} ]]; then

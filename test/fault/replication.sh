@@ -5,6 +5,7 @@
 # SIGKILL in the middle of uploads loses no acknowledged object and, restarted, catches up
 # through Merkle anti-entropy and block resync (equal table sizes and block files); a fourth
 # node added in a fourth zone receives partitions and the other nodes offload their copies.
+# e2e-timeout: 1500
 # shellcheck source=test/e2e/lib/e2e.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib/e2e.sh"
 [[ -x $GARAGE_BIN ]] || bazel build //server:garage >/dev/null
