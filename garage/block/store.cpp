@@ -465,9 +465,8 @@ std::vector<util::hash32> block_store::list_step(scrub_cursor& c, std::size_t ma
     return out;
 }
 
-
-util::result<std::optional<std::uint64_t>> block_store::move_to_primary(util::hash32 const& h,
-                                                                        block_location const& loc, bool& dropped)
+util::result<std::optional<std::uint64_t>>
+block_store::move_to_primary(util::hash32 const& h, block_location const& loc, bool& dropped)
 {
     dropped = false;
     // Read and verify without the lock (reads take none); the copy is re-checked under it.
@@ -547,8 +546,8 @@ util::result<rebalance_step_result> block_store::rebalance_step(scrub_cursor& c,
             continue;
         }
         block_location const loc{
-            path, kind.kind == file_kind::compressed ? block_encoding::compressed : block_encoding::plain, dir,
-            false};
+            path, kind.kind == file_kind::compressed ? block_encoding::compressed : block_encoding::plain,
+            dir, false};
         bool dropped = false;
         auto moved = move_to_primary(kind.hash, loc, dropped);
         if (!moved) {

@@ -102,12 +102,12 @@ struct scrub_step_result {
 
 /// What one step of a rebalance pass did (@ref garage::block::block_store::rebalance_step).
 struct rebalance_step_result {
-    bool finished = false;                 ///< the walk has ended
-    std::size_t files = 0;                 ///< block files met in this step
-    std::size_t moved = 0;                 ///< copies rewritten into their primary directory
-    std::uint64_t moved_bytes = 0;         ///< the bytes of those copies, as stored
-    std::size_t dropped = 0;               ///< secondary copies removed because a primary copy existed
-    std::vector<util::hash32> corrupt;     ///< blocks whose secondary copy failed verification (set aside)
+    bool finished = false;             ///< the walk has ended
+    std::size_t files = 0;             ///< block files met in this step
+    std::size_t moved = 0;             ///< copies rewritten into their primary directory
+    std::uint64_t moved_bytes = 0;     ///< the bytes of those copies, as stored
+    std::size_t dropped = 0;           ///< secondary copies removed because a primary copy existed
+    std::vector<util::hash32> corrupt; ///< blocks whose secondary copy failed verification (set aside)
 };
 
 /** The block files of this node, spread over its data directories by a
@@ -229,8 +229,8 @@ private:
     util::result<void> write_locked(util::hash32 const& h, data_block const& blk);
     util::result<void> put_file(std::filesystem::path const& folder, std::filesystem::path const& target,
                                 std::string_view bytes) const;
-    util::result<std::optional<std::uint64_t>> move_to_primary(util::hash32 const& h, block_location const& loc,
-                                                               bool& dropped);
+    util::result<std::optional<std::uint64_t>> move_to_primary(util::hash32 const& h,
+                                                               block_location const& loc, bool& dropped);
     bool next_folder(scrub_cursor& cursor) const;
 
     std::atomic<std::shared_ptr<data_layout const>> layout_;

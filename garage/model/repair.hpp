@@ -112,7 +112,8 @@ util::result<std::vector<util::hash32>> referenced_blocks(Model& m, std::optiona
     @param m The model; it must outlive the function.
     @return The function. */
 template <class Model>
-std::function<util::result<std::uint64_t>(typename Model::storage_type::transaction_type&, util::hash32 const&)>
+std::function<util::result<std::uint64_t>(typename Model::storage_type::transaction_type&,
+                                          util::hash32 const&)>
 block_ref_recount(Model& m);
 
 /** A table repair worker (Garage's `TableRepairWorker`): walks this node's copy of one table

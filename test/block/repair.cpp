@@ -145,7 +145,6 @@ TEST_CASE("The rebalance pass queues only the blocks stored here", "[block][repa
     }
 }
 
-
 /// The status line of a worker that starts with `prefix`, or "".
 std::string status_line(util::background_runner const& runner, std::size_t id, std::string const& prefix)
 {
@@ -187,9 +186,10 @@ TEST_CASE("recalculate_rc fixes a wrong count from the recount, keeping the GC d
     CHECK(none.error().code == block::error::invalid_options);
 
     std::map<util::hash32, std::uint64_t> refs{{h1, 1}, {h2, 0}, {h3, 2}, {h4, 2}};
-    m->set_rc_recount([&](manager_t::transaction_type&, util::hash32 const& h) -> util::result<std::uint64_t> {
-        return refs.count(h) ? refs.at(h) : 0;
-    });
+    m->set_rc_recount(
+        [&](manager_t::transaction_type&, util::hash32 const& h) -> util::result<std::uint64_t> {
+            return refs.count(h) ? refs.at(h) : 0;
+        });
     auto incref = [&](util::hash32 const& h, int n) {
         for (int i = 0; i < n; ++i) {
             REQUIRE(f.db.transact([&](auto& tx) { return m->incref(tx, h); }));
@@ -239,9 +239,10 @@ TEST_CASE("the block refcount repair worker walks the rc tree and the referenced
         }
     }
     std::sort(referenced.begin(), referenced.end());
-    m->set_rc_recount([&](manager_t::transaction_type&, util::hash32 const& h) -> util::result<std::uint64_t> {
-        return refs.count(h) ? refs.at(h) : 0;
-    });
+    m->set_rc_recount(
+        [&](manager_t::transaction_type&, util::hash32 const& h) -> util::result<std::uint64_t> {
+            return refs.count(h) ? refs.at(h) : 0;
+        });
     block::block_rc_repair_options o;
     o.batch = 3; // cut both lists several times
     o.referenced = [&](std::optional<util::hash32> const& after, std::size_t max) {

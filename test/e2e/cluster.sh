@@ -100,6 +100,15 @@ skip_dead_node3() {
         g 1 layout history | grep -q "^${id3:0:16}  *#2  *#1  *#1$"
 }
 
+repairs_done() { # every repair worker launched on node 1 has finished
+    admin 1 /v1/worker | python3 -c "
+import json, sys
+names = {'version repair worker', 'multipart_upload repair worker', 'block_ref repair worker',
+         'Block refcount repair worker', 'Bucket alias repair worker', 'Block rebalance worker'}
+ws = [w for w in json.load(sys.stdin) if w['name'] in names]
+sys.exit(0 if {w['name'] for w in ws} == names and all(w['state'] == 'done' for w in ws) else 1)"
+}
+
 blocks_and_repair() {
     g 1 block list-errors | grep -q '^Hash  *RC  *Errors' && ! g 1 repair blocks 2>/dev/null &&
         g 1 repair --yes blocks | grep -q 'Block repair launched' &&
@@ -111,6 +120,7 @@ blocks_and_repair() {
         g 1 repair --yes block-rc | grep -q 'Repair of block-rc launched (worker ' &&
         g 1 repair --yes aliases | grep -q 'Repair of aliases launched (worker ' &&
         g 1 repair --yes rebalance | grep -q 'Block rebalance launched (worker ' &&
+        wait_for 30 repairs_done &&
         ! g 1 block purge "$(printf '%064d' 0)" 2>/dev/null
 }
 

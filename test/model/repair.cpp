@@ -50,7 +50,8 @@ util::hash32 block_hash(int i)
 
 /// A version with blocks (each also given a live block reference, as PutObject writes them).
 template <class M>
-model::version version_with_blocks(M& m, util::uuid const& id, model::version_backlink bl, std::vector<int> blocks)
+model::version version_with_blocks(M& m, util::uuid const& id, model::version_backlink bl,
+                                   std::vector<int> blocks)
 {
     auto v = model::version::create(id, std::move(bl));
     std::uint64_t off = 0;
@@ -92,7 +93,8 @@ struct repair_fixture : test::backend_fixture<Backend> {
     template <class Repair>
     model::model_repair_stats repair(std::size_t batch = 2)
     {
-        model::table_repair_worker<model_type<Backend>, Repair> w(*m, nullptr, model::model_repair_options{batch});
+        model::table_repair_worker<model_type<Backend>, Repair> w(*m, nullptr,
+                                                                  model::model_repair_options{batch});
         run(w);
         CHECK(w.finished());
         return w.stats();
@@ -139,10 +141,10 @@ TEMPLATE_LIST_TEST_CASE("repair versions deletes the versions their owner no lon
     repair_fixture<TestType> f;
     auto& m = *f.m;
     auto const kept = util::gen_uuid();
-    auto const orphan = util::gen_uuid();   // no object at all
-    auto const aborted = util::gen_uuid();  // the object has it, aborted
-    auto const other = util::gen_uuid();    // the object has other versions only
-    auto const part_ok = util::gen_uuid();  // part of an upload in progress
+    auto const orphan = util::gen_uuid();    // no object at all
+    auto const aborted = util::gen_uuid();   // the object has it, aborted
+    auto const other = util::gen_uuid();     // the object has other versions only
+    auto const part_ok = util::gen_uuid();   // part of an upload in progress
     auto const part_gone = util::gen_uuid(); // part of a deleted upload
     auto const part_lost = util::gen_uuid(); // part of an upload that is not there
     auto const upload = util::gen_uuid();
@@ -150,7 +152,8 @@ TEMPLATE_LIST_TEST_CASE("repair versions deletes the versions their owner no lon
 
     REQUIRE(m.object_table().insert(model::object(f.bucket, "kept", {complete_version(kept, 10)})));
     REQUIRE(m.object_table().insert(model::object(f.bucket, "aborted", {aborted_version(aborted, 10)})));
-    REQUIRE(m.object_table().insert(model::object(f.bucket, "other", {complete_version(util::gen_uuid(), 10)})));
+    REQUIRE(
+        m.object_table().insert(model::object(f.bucket, "other", {complete_version(util::gen_uuid(), 10)})));
     REQUIRE(m.mpu_table().insert(model::multipart_upload::create(upload, 10, f.bucket, "mpu")));
     REQUIRE(m.mpu_table().insert(model::multipart_upload::tombstone(dead_upload, 10, f.bucket, "mpu2")));
     version_with_blocks(m, kept, model::object_backlink{f.bucket, "kept"}, {1});
@@ -161,7 +164,8 @@ TEMPLATE_LIST_TEST_CASE("repair versions deletes the versions their owner no lon
     version_with_blocks(m, part_gone, model::mpu_backlink{dead_upload}, {});
     version_with_blocks(m, part_lost, model::mpu_backlink{util::gen_uuid()}, {});
     auto const already = util::gen_uuid(); // deleted already: not a fix
-    REQUIRE(m.version_table().insert(model::version::tombstone(already, model::object_backlink{f.bucket, "x"})));
+    REQUIRE(
+        m.version_table().insert(model::version::tombstone(already, model::object_backlink{f.bucket, "x"})));
     REQUIRE(m.flush_insert_queues());
     REQUIRE(f.rc.count(block_hash(2)) == 1);
 
@@ -201,7 +205,8 @@ TEMPLATE_LIST_TEST_CASE("repair mpu deletes the uploads their object no longer h
     auto const simple = util::gen_uuid(); // the object's version is a simple (non-multipart) upload
     REQUIRE(m.object_table().insert(model::object(f.bucket, "live", {uploading_version(live, 10, true)})));
     REQUIRE(m.object_table().insert(model::object(f.bucket, "done", {complete_version(completed, 10)})));
-    REQUIRE(m.object_table().insert(model::object(f.bucket, "simple", {uploading_version(simple, 10, false)})));
+    REQUIRE(
+        m.object_table().insert(model::object(f.bucket, "simple", {uploading_version(simple, 10, false)})));
     for (auto const& [id, key] : std::vector<std::pair<util::uuid, std::string>>{
              {live, "live"}, {completed, "done"}, {no_object, "gone"}, {simple, "simple"}}) {
         REQUIRE(m.mpu_table().insert(model::multipart_upload::create(id, 10, f.bucket, key)));
@@ -227,7 +232,8 @@ TEMPLATE_LIST_TEST_CASE("repair block-refs deletes the references of missing or 
     auto const deleted = util::gen_uuid();
     auto const missing = util::gen_uuid();
     REQUIRE(m.version_table().insert(model::version::create(live, model::object_backlink{f.bucket, "a"})));
-    REQUIRE(m.version_table().insert(model::version::tombstone(deleted, model::object_backlink{f.bucket, "b"})));
+    REQUIRE(
+        m.version_table().insert(model::version::tombstone(deleted, model::object_backlink{f.bucket, "b"})));
     REQUIRE(m.block_ref_table().insert(model::block_ref::live(block_hash(1), live)));
     REQUIRE(m.block_ref_table().insert(model::block_ref::live(block_hash(1), deleted)));
     REQUIRE(m.block_ref_table().insert(model::block_ref::live(block_hash(2), missing)));

@@ -387,8 +387,8 @@ util::result<bool> block_manager<Storage>::recalculate_rc(util::hash32 const& h)
             return false;
         }
         auto const now = util::now_msec();
-        auto const next = *n > 0 ? rc_value::present(*n)
-                                 : rc_value::deletable(now + detail::to_msec(options_.gc_delay));
+        auto const next =
+            *n > 0 ? rc_value::present(*n) : rc_value::deletable(now + detail::to_msec(options_.gc_delay));
         if (auto p = tx.put(trees_.rc, h.view(), *next.encode()); !p) {
             return p.error();
         }

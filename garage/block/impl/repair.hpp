@@ -115,7 +115,8 @@ private:
 template <class Storage>
 class rc_repair_worker final : public util::worker {
 public:
-    rc_repair_worker(block_manager<Storage>& m, block_rc_repair_options o) : manager_(m), options_(std::move(o))
+    rc_repair_worker(block_manager<Storage>& m, block_rc_repair_options o)
+        : manager_(m), options_(std::move(o))
     {
         if (options_.batch == 0) {
             options_.batch = 1;
@@ -188,8 +189,8 @@ private:
         }
         if (!bound) {
             done_ = true;
-            log_info("Block refcount repair worker: finished, " + std::to_string(checked_) + " blocks checked, " +
-                     std::to_string(fixed_) + " reference counts fixed");
+            log_info("Block refcount repair worker: finished, " + std::to_string(checked_) +
+                     " blocks checked, " + std::to_string(fixed_) + " reference counts fixed");
             return util::worker_step::done();
         }
         return util::worker_step::busy();
@@ -222,7 +223,8 @@ public:
     {
         util::worker_status s;
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.2f%%", cursor_.progress(manager_.layout()->data_dirs().size()) * 100.0);
+        std::snprintf(buf, sizeof buf, "%.2f%%",
+                      cursor_.progress(manager_.layout()->data_dirs().size()) * 100.0);
         s.progress = buf;
         s.freeform.push_back("Blocks moved: " + std::to_string(moved_));
         s.freeform.push_back("Bytes moved: " + std::to_string(moved_bytes_));

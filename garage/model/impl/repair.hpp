@@ -43,8 +43,8 @@ struct repair_reader {
 
 /// `repair versions`: the tombstone of a version its owner no longer references.
 template <class Model>
-boost::asio::awaitable<util::result<std::optional<version>>> repair_fix(repair_versions, repair_reader<Model>& r,
-                                                                        version v)
+boost::asio::awaitable<util::result<std::optional<version>>> repair_fix(repair_versions,
+                                                                        repair_reader<Model>& r, version v)
 {
     if (v.deleted.get()) {
         co_return std::optional<version>();
@@ -100,16 +100,17 @@ repair_fix(repair_mpu, repair_reader<Model>& r, multipart_upload u)
     if (referenced) {
         co_return std::optional<multipart_upload>();
     }
-    spdlog::info("repair mpu: marking multipart upload {} as deleted (its object no longer has it in progress)",
-                 u.upload_id.to_hex());
+    spdlog::info(
+        "repair mpu: marking multipart upload {} as deleted (its object no longer has it in progress)",
+        u.upload_id.to_hex());
     co_return std::optional<multipart_upload>(
         multipart_upload::tombstone(u.upload_id, u.timestamp, u.bucket_id, u.key));
 }
 
 /// `repair block-refs`: the tombstone of a block reference whose version is missing or deleted.
 template <class Model>
-boost::asio::awaitable<util::result<std::optional<block_ref>>> repair_fix(repair_block_refs,
-                                                                          repair_reader<Model>& r, block_ref br)
+boost::asio::awaitable<util::result<std::optional<block_ref>>>
+repair_fix(repair_block_refs, repair_reader<Model>& r, block_ref br)
 {
     if (br.deleted.get()) {
         co_return std::optional<block_ref>();
@@ -254,15 +255,15 @@ util::result<alias_repair_plan> plan_alias_repair(Model& m)
             }
         }
         for (auto& pair : stale_local) {
-            spdlog::warn("repair aliases: bucket {}: local alias ({}, {}) removed", b.id.to_hex(), pair.key_id,
-                         pair.name);
+            spdlog::warn("repair aliases: bucket {}: local alias ({}, {}) removed", b.id.to_hex(),
+                         pair.key_id, pair.name);
             p->local_aliases.update_in_place(std::move(pair), false);
         }
         for (auto const& pair : la) {
             auto const* cur = p->local_aliases.get(pair);
             if (cur == nullptr || !*cur) {
-                spdlog::warn("repair aliases: bucket {}: local alias ({}, {}) added", b.id.to_hex(), pair.key_id,
-                             pair.name);
+                spdlog::warn("repair aliases: bucket {}: local alias ({}, {}) added", b.id.to_hex(),
+                             pair.key_id, pair.name);
                 p->local_aliases.update_in_place(pair, true);
             }
         }
@@ -296,7 +297,8 @@ util::result<std::vector<util::hash32>> referenced_blocks(Model& m, std::optiona
         if (page->empty()) {
             break;
         }
-        auto h = util::hash32::from_bytes(std::string_view(page->front().first).substr(0, util::hash32::size()));
+        auto h =
+            util::hash32::from_bytes(std::string_view(page->front().first).substr(0, util::hash32::size()));
         if (!h) {
             return h.error();
         }
@@ -310,7 +312,8 @@ util::result<std::vector<util::hash32>> referenced_blocks(Model& m, std::optiona
 }
 
 template <class Model>
-std::function<util::result<std::uint64_t>(typename Model::storage_type::transaction_type&, util::hash32 const&)>
+std::function<util::result<std::uint64_t>(typename Model::storage_type::transaction_type&,
+                                          util::hash32 const&)>
 block_ref_recount(Model& m)
 {
     auto* mp = std::addressof(m);
@@ -372,9 +375,9 @@ boost::asio::awaitable<util::result<util::worker_step>> table_repair_worker<Mode
     for (std::size_t i = 0; i < page->size(); ++i) {
         auto e = util::decode<entry_type>((*page)[i].second);
         if (!e) {
-            co_return util::failure(table::error::corrupt_entry, "table `" + std::string(t.name()) +
-                                                                     "`: cannot decode a stored entry: " +
-                                                                     e.error().message);
+            co_return util::failure(table::error::corrupt_entry,
+                                    "table `" + std::string(t.name()) +
+                                        "`: cannot decode a stored entry: " + e.error().message);
         }
         auto fix = co_await detail::repair_fix(Repair{}, reader, std::move(*e));
         if (!fix) {
@@ -484,11 +487,13 @@ std::size_t spawn_model_repair(Model& m, util::background_runner& runner, model_
 {
     switch (what) {
     case model_repair::versions:
-        return runner.spawn(std::make_unique<table_repair_worker<Model, repair_versions>>(m, cluster, options));
+        return runner.spawn(
+            std::make_unique<table_repair_worker<Model, repair_versions>>(m, cluster, options));
     case model_repair::mpu:
         return runner.spawn(std::make_unique<table_repair_worker<Model, repair_mpu>>(m, cluster, options));
     case model_repair::block_refs:
-        return runner.spawn(std::make_unique<table_repair_worker<Model, repair_block_refs>>(m, cluster, options));
+        return runner.spawn(
+            std::make_unique<table_repair_worker<Model, repair_block_refs>>(m, cluster, options));
     case model_repair::aliases:
         break;
     }

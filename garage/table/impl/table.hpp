@@ -495,8 +495,8 @@ util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<std::size_t> table<Schema, Replication, Storage>::count_in(transaction_type& tx,
-                                                                       partition_key_type const& pk,
-                                                                       filter_type const& filter) const
+                                                                        partition_key_type const& pk,
+                                                                        filter_type const& filter) const
 {
     std::string const prefix(garage::table::partition_hash(pk).view());
     std::size_t count = 0;
@@ -515,8 +515,8 @@ util::result<std::size_t> table<Schema, Replication, Storage>::count_in(transact
         }
         return true;
     };
-    if (auto r = tx.for_each(trees_.store, std::optional<std::string_view>(prefix), storage::direction::forward,
-                             visit);
+    if (auto r = tx.for_each(trees_.store, std::optional<std::string_view>(prefix),
+                             storage::direction::forward, visit);
         !r) {
         return r.error();
     }

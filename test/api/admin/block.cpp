@@ -308,7 +308,10 @@ TEST_CASE("POST /v1/repair runs the model repairs, block-rc and rebalance as wor
     auto const bucket = f.s3.bucket_id("bkt");
     REQUIRE(f.s3.blocks->get_rc(h).value() == block::rc_value::present(1));
     auto const count = [&] {
-        return m.block_ref_table().get_range(h, std::nullopt, model::deleted_filter::not_deleted, 100).value().size();
+        return m.block_ref_table()
+            .get_range(h, std::nullopt, model::deleted_filter::not_deleted, 100)
+            .value()
+            .size();
     };
 
     // versions: a version of an object that does not exist, holding a reference to the block.
