@@ -171,7 +171,7 @@ private:
     missing or has no version of that id that is not aborted; for a part, the upload is
     missing or deleted. */
 struct repair_versions {
-    /// @return The version table.
+    /** @param m The model. @return Its version table. */
     template <class Model>
     static auto& table(Model& m)
     {
@@ -183,7 +183,7 @@ struct repair_versions {
     its object is missing or has no version of the upload's id that is a multipart upload in
     progress. */
 struct repair_mpu {
-    /// @return The multipart upload table.
+    /** @param m The model. @return Its multipart upload table. */
     template <class Model>
     static auto& table(Model& m)
     {
@@ -194,7 +194,7 @@ struct repair_mpu {
 /** `garage repair block-refs` (Garage's `RepairBlockRefs`): a block reference that is not
     deleted is deleted when its version is missing or deleted. */
 struct repair_block_refs {
-    /// @return The block reference table.
+    /** @param m The model. @return Its block reference table. */
     template <class Model>
     static auto& table(Model& m)
     {

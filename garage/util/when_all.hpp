@@ -17,7 +17,9 @@ namespace garage::util {
 
 namespace net = boost::asio;
 
-/// Runs every task concurrently on the current executor and returns their results in order.
+/** Runs every task concurrently on the current executor and returns their results in order.
+    @param tasks The tasks.
+    @return An awaitable of their results, in the order of `tasks`. */
 template <class T>
 net::awaitable<std::vector<result<T>>> when_all(std::vector<net::awaitable<result<T>>> tasks)
 {
