@@ -16,6 +16,7 @@
 #include <garage/replication/local.hpp>
 #include <garage/model/k2v.hpp>
 #include <garage/model/lifecycle_worker.hpp>
+#include <garage/model/repair.hpp>
 #include <garage/rpc/network.hpp>
 #include <garage/rpc/node_key.hpp>
 #include <garage/rpc/peering.hpp>
@@ -260,6 +261,9 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
         return m.error();
     }
     i->model = std::move(*m);
+    // Before a block whose count is zero is deleted, and by `repair block-rc`: the references
+    // are recounted from the block_ref table (Garage's `recalculate_rc`).
+    i->blocks->set_rc_recount(model::block_ref_recount(*i->model));
 
     // The cluster halves: the block RPC (and the resync fetcher) and the replicated tables.
     block::block_exchange_options beo;
@@ -414,6 +418,7 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
             return {};
         };
         access.blocks = api::admin::block_access(*i->blocks, i->runner.get(), i->block_control);
+        access.repair_model = api::admin::model_repairs(*i->model, *i->blocks, *i->runner, i->cluster.get());
         i->admin =
             std::make_unique<api::admin::admin_api_server<model_type>>(*i->model, s, std::move(access));
         i->admin->set_cluster(i->cluster.get());

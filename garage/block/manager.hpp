@@ -289,6 +289,17 @@ public:
         @param f Given a transaction and a block's hash, the number of references to it. */
     void set_rc_recount(rc_recount_function f) { recount_ = std::move(f); }
 
+    /** Recounts the references of `h` with the recount function (@ref set_rc_recount) and
+        fixes the stored count where it differs, in one transaction (Garage's
+        `recalculate_rc`, for `garage repair block-rc`): a non-zero recount is stored as is
+        (and, if the count was zero, a check that the block is here is queued after
+        `missing_block_delay`); a zero recount makes the block deletable `gc_delay` from now
+        and queues its resync for then, so that deletion keeps the normal GC delay.
+        @param h The block's hash.
+        @return Whether the stored count was wrong (and fixed); `error::invalid_options` if no
+                recount function is set; `error::corrupt_metadata` or a storage error. */
+    util::result<bool> recalculate_rc(util::hash32 const& h);
+
     // ---- resync
 
     /** Queues a resync of `h` in `delay` (its own transaction).
@@ -380,6 +391,18 @@ public:
         @return What was done; an I/O error. */
     util::result<scrub_step_result> scrub_step(scrub_cursor& cursor);
 
+    // ---- rebalance
+
+    /** One step of a rebalance pass (`garage repair rebalance`,
+        @ref garage::block::block_store::rebalance_step): moves block files into their primary
+        directory and queues a resync (now) of each block whose misplaced copy was corrupt.
+        When the walk ends, the layout's secondary locations are dropped (every block is now
+        where the layout puts new ones) and the layout is saved to `metadata_dir`.
+        @param cursor The position of the pass.
+        @param max    The most block files met in one step.
+        @return What was done; an I/O or storage error. */
+    util::result<rebalance_step_result> rebalance_step(scrub_cursor& cursor, std::size_t max);
+
     /// @return The number of corrupt copies set aside since `open` (by reads and by scrub).
     std::uint64_t corruptions() const noexcept { return store_.corruptions() + small_corruptions_.load(); }
 
@@ -387,8 +410,8 @@ public:
 
     /// @return The block files.
     block_store& store() noexcept { return store_; }
-    /// @return The data layout.
-    data_layout const& layout() const noexcept { return store_.layout(); }
+    /// @return The data layout (a snapshot; a completed rebalance replaces it).
+    std::shared_ptr<data_layout const> layout() const noexcept { return store_.layout(); }
     /// @return The settings.
     block_options const& options() const noexcept { return options_; }
     /// @return The metadata DB.

@@ -102,19 +102,28 @@ classified classify(std::string const& name)
 } // namespace
 
 block_store::block_store(data_layout layout, bool data_fsync, bool prefer_compressed)
-    : layout_(std::move(layout)), data_fsync_(data_fsync), prefer_compressed_(prefer_compressed)
+    : layout_(std::make_shared<data_layout const>(std::move(layout))), data_fsync_(data_fsync),
+      prefer_compressed_(prefer_compressed)
 {
+}
+
+std::shared_ptr<data_layout const> block_store::drop_secondary_locations()
+{
+    auto next = std::make_shared<data_layout const>(layout_.load()->without_secondary_locations());
+    layout_.store(next);
+    return next;
 }
 
 std::optional<block_location> block_store::find(util::hash32 const& h) const
 {
+    auto const layout = layout_.load();
     auto const part = data_layout::partition_of(h);
-    auto const prim = layout_.primary(part);
+    auto const prim = layout->primary(part);
     auto const order = prefer_compressed_
                            ? std::array<block_encoding, 2>{block_encoding::compressed, block_encoding::plain}
                            : std::array<block_encoding, 2>{block_encoding::plain, block_encoding::compressed};
     auto try_dir = [&](data_layout::dir_index d) -> std::optional<block_location> {
-        auto const folder = data_layout::block_dir(layout_.data_dirs().at(d).path, h);
+        auto const folder = data_layout::block_dir(layout->data_dirs().at(d).path, h);
         for (auto enc : order) {
             auto path = folder / data_layout::block_file_name(h, enc == block_encoding::compressed);
             std::error_code ec;
@@ -127,7 +136,7 @@ std::optional<block_location> block_store::find(util::hash32 const& h) const
     if (auto l = try_dir(prim)) {
         return l;
     }
-    for (auto d : layout_.secondaries(part)) {
+    for (auto d : layout->secondaries(part)) {
         if (auto l = try_dir(d)) {
             return l;
         }
@@ -138,16 +147,17 @@ std::optional<block_location> block_store::find(util::hash32 const& h) const
 std::vector<block_location> block_store::find_all(util::hash32 const& h) const
 {
     std::vector<block_location> out;
+    auto const layout = layout_.load();
     auto const part = data_layout::partition_of(h);
-    auto const prim = layout_.primary(part);
+    auto const prim = layout->primary(part);
     std::vector<data_layout::dir_index> dirs{prim};
-    for (auto d : layout_.secondaries(part)) {
+    for (auto d : layout->secondaries(part)) {
         if (d != prim) {
             dirs.push_back(d);
         }
     }
     for (auto d : dirs) {
-        auto const folder = data_layout::block_dir(layout_.data_dirs().at(d).path, h);
+        auto const folder = data_layout::block_dir(layout->data_dirs().at(d).path, h);
         for (auto enc : {block_encoding::compressed, block_encoding::plain}) {
             auto path = folder / data_layout::block_file_name(h, enc == block_encoding::compressed);
             std::error_code ec;
@@ -168,7 +178,7 @@ util::result<void> block_store::write(util::hash32 const& h, data_block const& b
 util::result<void> block_store::write_locked(util::hash32 const& h, data_block const& blk)
 {
     auto const existing = find(h);
-    auto const folder = layout_.primary_block_dir(h);
+    auto const folder = layout_.load()->primary_block_dir(h);
     auto const target = folder / data_layout::block_file_name(h, blk.is_compressed());
 
     std::optional<fs::path> to_delete;
@@ -189,36 +199,10 @@ util::result<void> block_store::write_locked(util::hash32 const& h, data_block c
         to_delete = existing->path;
     }
 
+    if (auto p = put_file(folder, target, blk.bytes()); !p) {
+        return p;
+    }
     std::error_code ec;
-    auto tmp = target;
-    tmp += ".tmp" + detail::random_hex8();
-    // The folder exists for all but the first block written under it: try the write first and
-    // create the folder only when that failed for want of it (a stat and a mkdir saved per block).
-    if (auto w = detail::write_new_file(tmp, blk.bytes(), data_fsync_); !w) {
-        if (fs::is_directory(folder, ec)) {
-            return w.error();
-        }
-        fs::create_directories(folder, ec);
-        if (ec) {
-            return detail::io_failure(ec, "cannot create block folder", folder);
-        }
-        if (data_fsync_) {
-            // the new folders' entries in their parents (aa/ in the data dir, bb/ in aa/)
-            for (auto const& d : {folder.parent_path(), folder.parent_path().parent_path()}) {
-                if (auto s = detail::fsync_dir(d); !s) {
-                    return s.error();
-                }
-            }
-        }
-        if (auto again = detail::write_new_file(tmp, blk.bytes(), data_fsync_); !again) {
-            return again.error();
-        }
-    }
-    if (std::rename(tmp.c_str(), target.c_str()) != 0) {
-        int const e = errno;
-        std::remove(tmp.c_str());
-        return detail::io_failure(e, "cannot rename block file into", target);
-    }
     if (to_delete && *to_delete != target) {
         fs::remove(*to_delete, ec);
         if (ec) {
@@ -236,6 +220,42 @@ util::result<void> block_store::write_locked(util::hash32 const& h, data_block c
         if (auto s = detail::fsync_dir(folder); !s) {
             return s.error();
         }
+    }
+    return {};
+}
+
+util::result<void> block_store::put_file(fs::path const& folder, fs::path const& target,
+                                         std::string_view bytes) const
+{
+    std::error_code ec;
+    auto tmp = target;
+    tmp += ".tmp" + detail::random_hex8();
+    // The folder exists for all but the first block written under it: try the write first and
+    // create the folder only when that failed for want of it (a stat and a mkdir saved per block).
+    if (auto w = detail::write_new_file(tmp, bytes, data_fsync_); !w) {
+        if (fs::is_directory(folder, ec)) {
+            return w.error();
+        }
+        fs::create_directories(folder, ec);
+        if (ec) {
+            return detail::io_failure(ec, "cannot create block folder", folder);
+        }
+        if (data_fsync_) {
+            // the new folders' entries in their parents (aa/ in the data dir, bb/ in aa/)
+            for (auto const& d : {folder.parent_path(), folder.parent_path().parent_path()}) {
+                if (auto s = detail::fsync_dir(d); !s) {
+                    return s.error();
+                }
+            }
+        }
+        if (auto again = detail::write_new_file(tmp, bytes, data_fsync_); !again) {
+            return again.error();
+        }
+    }
+    if (std::rename(tmp.c_str(), target.c_str()) != 0) {
+        int const e = errno;
+        std::remove(tmp.c_str());
+        return detail::io_failure(e, "cannot rename block file into", target);
     }
     return {};
 }
@@ -316,7 +336,8 @@ util::result<std::size_t> block_store::delete_if(
 
 bool block_store::next_folder(scrub_cursor& c) const
 {
-    auto const& dirs = layout_.data_dirs();
+    auto const layout = layout_.load();
+    auto const& dirs = layout->data_dirs();
     while (c.dir_ < dirs.size()) {
         auto const& root = dirs[c.dir_].path;
         int const from0 = static_cast<int>(c.prefix_ >> 8);
@@ -395,7 +416,7 @@ util::result<scrub_step_result> block_store::scrub_step(scrub_cursor& c)
         auto const dir = static_cast<data_layout::dir_index>(c.dir_);
         block_location loc{
             path, kind.kind == file_kind::compressed ? block_encoding::compressed : block_encoding::plain,
-            dir, layout_.primary(data_layout::partition_of(kind.hash)) == dir};
+            dir, layout_.load()->primary(data_layout::partition_of(kind.hash)) == dir};
         auto raw = read(loc);
         if (!raw && raw.error().code != make_error_code(error::corrupt_block)) {
             return raw.error(); // an I/O error: the same file is tried again at the next step
@@ -441,6 +462,108 @@ std::vector<util::hash32> block_store::list_step(scrub_cursor& c, std::size_t ma
             }
         }
     }
+    return out;
+}
+
+util::result<std::optional<std::uint64_t>>
+block_store::move_to_primary(util::hash32 const& h, block_location const& loc, bool& dropped)
+{
+    dropped = false;
+    // Read and verify without the lock (reads take none); the copy is re-checked under it.
+    auto raw = read(loc);
+    if (!raw && raw.error().code != make_error_code(error::corrupt_block)) {
+        return raw.error();
+    }
+    if (raw && !*raw) {
+        return std::optional<std::uint64_t>(); // gone since the folder was listed
+    }
+    if (!raw || !(*raw)->verify(h)) {
+        if (auto q = quarantine(h, loc); !q) {
+            return q.error();
+        }
+        return util::failure(error::corrupt_block, "block " + h.to_hex() + ": copy " + loc.path.string() +
+                                                       " is corrupted; set aside instead of moved");
+    }
+    std::lock_guard lock(mutex_of(h));
+    std::error_code ec;
+    if (!fs::is_regular_file(loc.path, ec)) {
+        return std::optional<std::uint64_t>(); // deleted (GC) or moved meanwhile: nothing to do
+    }
+    auto const copies = find_all(h);
+    bool const has_primary =
+        std::any_of(copies.begin(), copies.end(), [](block_location const& c) { return c.primary; });
+    std::optional<std::uint64_t> moved;
+    if (!has_primary) {
+        auto const folder = layout_.load()->primary_block_dir(h);
+        auto const target =
+            folder / data_layout::block_file_name(h, loc.encoding == block_encoding::compressed);
+        if (auto p = put_file(folder, target, (*raw)->bytes()); !p) {
+            return p.error();
+        }
+        if (data_fsync_) {
+            if (auto d = detail::fsync_dir(folder); !d) {
+                return d.error();
+            }
+        }
+        moved = (*raw)->bytes().size();
+    }
+    fs::remove(loc.path, ec);
+    if (ec) {
+        return detail::io_failure(ec, "cannot remove block file after moving it", loc.path);
+    }
+    if (data_fsync_) {
+        if (auto d = detail::fsync_dir(loc.path.parent_path()); !d) {
+            return d.error();
+        }
+    }
+    dropped = !moved.has_value();
+    return moved;
+}
+
+util::result<rebalance_step_result> block_store::rebalance_step(scrub_cursor& c, std::size_t max)
+{
+    rebalance_step_result out;
+    auto const layout = layout_.load();
+    while (out.files < max && !c.finished_) {
+        if (c.pending_.empty()) {
+            if (c.in_folder_) {
+                ++c.prefix_;
+                c.in_folder_ = false;
+            }
+            next_folder(c);
+            continue;
+        }
+        auto const path = c.pending_.front();
+        auto const kind = classify(path.filename().string());
+        if (kind.kind != file_kind::plain && kind.kind != file_kind::compressed) {
+            c.pending_.pop_front();
+            continue;
+        }
+        ++out.files;
+        auto const dir = static_cast<data_layout::dir_index>(c.dir_);
+        if (layout->primary(data_layout::partition_of(kind.hash)) == dir) {
+            c.pending_.pop_front();
+            continue;
+        }
+        block_location const loc{
+            path, kind.kind == file_kind::compressed ? block_encoding::compressed : block_encoding::plain,
+            dir, false};
+        bool dropped = false;
+        auto moved = move_to_primary(kind.hash, loc, dropped);
+        if (!moved) {
+            if (moved.error().code != make_error_code(error::corrupt_block)) {
+                return moved.error(); // the same file is tried again at the next step
+            }
+            out.corrupt.push_back(kind.hash);
+        } else if (*moved) {
+            ++out.moved;
+            out.moved_bytes += **moved;
+        } else if (dropped) {
+            ++out.dropped;
+        }
+        c.pending_.pop_front();
+    }
+    out.finished = c.finished_;
     return out;
 }
 

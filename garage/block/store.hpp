@@ -16,9 +16,11 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace garage::block {
@@ -98,6 +100,16 @@ struct scrub_step_result {
     std::size_t removed_temporaries = 0; ///< leftover `.tmp` files removed on the way
 };
 
+/// What one step of a rebalance pass did (@ref garage::block::block_store::rebalance_step).
+struct rebalance_step_result {
+    bool finished = false;             ///< the walk has ended
+    std::size_t files = 0;             ///< block files met in this step
+    std::size_t moved = 0;             ///< copies rewritten into their primary directory
+    std::uint64_t moved_bytes = 0;     ///< the bytes of those copies, as stored
+    std::size_t dropped = 0;           ///< secondary copies removed because a primary copy existed
+    std::vector<util::hash32> corrupt; ///< blocks whose secondary copy failed verification (set aside)
+};
+
 /** The block files of this node, spread over its data directories by a
     @ref garage::block::data_layout.
 
@@ -125,8 +137,13 @@ public:
     block_store(block_store const&) = delete;
     block_store& operator=(block_store const&) = delete;
 
-    /// @return The data layout.
-    data_layout const& layout() const noexcept { return layout_; }
+    /** @return The data layout (a snapshot: @ref drop_secondary_locations replaces it). */
+    std::shared_ptr<data_layout const> layout() const noexcept { return layout_.load(); }
+
+    /** Replaces the layout with the same one without secondary locations (after a complete
+        rebalance pass, when every block file is in its primary directory). The caller saves it.
+        @return The new layout. */
+    std::shared_ptr<data_layout const> drop_secondary_locations();
 
     /** Finds the copy of a block that reads use.
         @param h The block's hash.
@@ -187,6 +204,16 @@ public:
                 walk has ended (`cursor.finished()`). */
     std::vector<util::hash32> list_step(scrub_cursor& cursor, std::size_t max) const;
 
+    /** Moves the next block files of a walk over every data directory into their primary
+        directory (Garage's `RebalanceWorker`): a copy found outside its primary directory is
+        read, verified and rewritten there (same encoding, temporary file then rename), then
+        removed; when a primary copy already exists it is only removed. A copy that fails
+        verification is set aside (`.corrupted`) and reported, to be fetched again.
+        @param cursor The position of the walk; advanced past the files handled.
+        @param max    The most block files met in one step.
+        @return What was done; an I/O error stops the step (the file is tried again at the next). */
+    util::result<rebalance_step_result> rebalance_step(scrub_cursor& cursor, std::size_t max);
+
     /// @return The number of corrupt copies set aside since this store was made.
     std::uint64_t corruptions() const noexcept { return corruptions_.load(std::memory_order_relaxed); }
 
@@ -200,9 +227,13 @@ public:
 
 private:
     util::result<void> write_locked(util::hash32 const& h, data_block const& blk);
+    util::result<void> put_file(std::filesystem::path const& folder, std::filesystem::path const& target,
+                                std::string_view bytes) const;
+    util::result<std::optional<std::uint64_t>> move_to_primary(util::hash32 const& h,
+                                                               block_location const& loc, bool& dropped);
     bool next_folder(scrub_cursor& cursor) const;
 
-    data_layout layout_;
+    std::atomic<std::shared_ptr<data_layout const>> layout_;
     bool data_fsync_;
     bool prefer_compressed_;
     std::array<std::mutex, mutex_count> mutexes_;

@@ -166,6 +166,16 @@ public:
               std::optional<filter_type> const& filter, std::size_t limit,
               storage::direction dir = storage::direction::forward) const;
 
+    /** Counts the entries of one partition that pass a filter, inside the caller's
+        transaction (so that the count and what the caller writes next are consistent: the
+        block reference recount of `garage repair block-rc`).
+        @param tx     A transaction of the table's storage (read-only or write).
+        @param pk     The partition.
+        @param filter Only entries for which `Schema::matches_filter(e, filter)` holds.
+        @return The number of entries; `error::corrupt_entry` if one does not decode; a storage error. */
+    util::result<std::size_t> count_in(transaction_type& tx, partition_key_type const& pk,
+                                       filter_type const& filter) const;
+
     /// Inserts up to `options().queue_batch` queued entries, in one transaction. @return How many.
     util::result<std::size_t> flush_insert_queue();
 

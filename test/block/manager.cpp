@@ -481,7 +481,7 @@ TEMPLATE_LIST_TEST_CASE("blocks spread over data directories in proportion to ca
     for (auto const& b : blocks) {
         auto loc = m->find_block(b.hash).value();
         CHECK(loc.primary);
-        CHECK(loc.dir == m->layout().primary(block::data_layout::partition_of(b.hash)));
+        CHECK(loc.dir == m->layout()->primary(block::data_layout::partition_of(b.hash)));
     }
 }
 
@@ -543,7 +543,7 @@ TEMPLATE_LIST_TEST_CASE("a read-only directory is read but never written", "[blo
     o.data_dirs = {test::read_only_dir(old), test::dir_with_capacity(fresh, 1)};
     auto m = open_manager(f, o);
     for (std::size_t p = 0; p < block::drive_npart; ++p) {
-        CHECK(m->layout().primary(p) == 1);
+        CHECK(m->layout()->primary(p) == 1);
     }
     for (auto const& b : blocks) {
         CHECK(m->read_block(b.hash).value() == b.data);

@@ -100,11 +100,27 @@ skip_dead_node3() {
         g 1 layout history | grep -q "^${id3:0:16}  *#2  *#1  *#1$"
 }
 
+repairs_done() { # every repair worker launched on node 1 has finished
+    admin 1 /v1/worker | python3 -c "
+import json, sys
+names = {'version repair worker', 'multipart_upload repair worker', 'block_ref repair worker',
+         'Block refcount repair worker', 'Bucket alias repair worker', 'Block rebalance worker'}
+ws = [w for w in json.load(sys.stdin) if w['name'] in names]
+sys.exit(0 if {w['name'] for w in ws} == names and all(w['state'] == 'done' for w in ws) else 1)"
+}
+
 blocks_and_repair() {
     g 1 block list-errors | grep -q '^Hash  *RC  *Errors' && ! g 1 repair blocks 2>/dev/null &&
         g 1 repair --yes blocks | grep -q 'Block repair launched' &&
         g 1 repair --yes scrub set-tranquility 3 | grep -q 'Scrub command sent' &&
         g 1 repair --yes tables | grep -q 'Full sync of every table launched' &&
+        g 1 repair --yes versions | grep -q 'Repair of versions launched (worker ' &&
+        g 1 repair --yes mpu | grep -q 'Repair of mpu launched (worker ' &&
+        g 1 repair --yes block-refs | grep -q 'Repair of block-refs launched (worker ' &&
+        g 1 repair --yes block-rc | grep -q 'Repair of block-rc launched (worker ' &&
+        g 1 repair --yes aliases | grep -q 'Repair of aliases launched (worker ' &&
+        g 1 repair --yes rebalance | grep -q 'Block rebalance launched (worker ' &&
+        wait_for 30 repairs_done &&
         ! g 1 block purge "$(printf '%064d' 0)" 2>/dev/null
 }
 
@@ -155,7 +171,7 @@ check "layout history on node 1: version 1 current, stable" history_stable
 check "layout assign + apply --version 2 while node 3 is dead" bash -c "'$GARAGE_BIN' -c '$root/n1/garage.toml' layout assign '${id1:0:8}' -c 4G && '$GARAGE_BIN' -c '$root/n1/garage.toml' layout apply --version 2"
 check "layout history: #2 current, #1 draining, node 3's trackers at #1" history_draining
 check "layout skip-dead-nodes --version 2 raises node 3's ack tracker" skip_dead_node3
-check "block list-errors, repair --yes blocks|scrub|tables; repair without --yes and purge without --yes refused" blocks_and_repair
+check "block list-errors, repair --yes blocks|scrub|tables|versions|mpu|block-refs|block-rc|aliases|rebalance; repair without --yes and purge without --yes refused" blocks_and_repair
 check "SIGTERM stops node 2 promptly" sigterm_stops 2
 
 e2e_summary

@@ -71,8 +71,7 @@ struct admin_block_access {
     @param runner  Where `repair_blocks` spawns its worker; null leaves `repair_blocks` empty.
     @param control The block workers' control (from @ref garage::block::spawn_workers); null
                    leaves `scrub` empty.
-    @return Every member set but `rebalance` (the block layer has no rebalance worker yet) and
-            those the null arguments leave empty.
+    @return Every member set but those the null arguments leave empty.
     @par Example
     @code
     access.blocks = api::admin::block_access(*blocks, runner.get(), block_control);
@@ -109,7 +108,34 @@ struct admin_node_access {
     /** Starts a full Merkle sync pass of every table (`garage repair tables`). Empty while the
         node's tables are not replicated (no syncer to trigger): the repair then answers `501`. */
     std::function<util::result<void>()> sync_tables;
+    /** Starts the repair worker of the data model named `what` (`versions`, `mpu`,
+        `block-refs`, `block-rc`, `aliases`: `garage repair <what>`) and returns its worker id
+        (@ref model_repairs makes one). Empty: those repairs answer `501`. */
+    std::function<util::result<std::size_t>(std::string_view what)> repair_model;
 };
+
+/** The model repairs of a node (@ref admin_node_access::repair_model): `versions`, `mpu`,
+    `block-refs` and `aliases` (@ref garage::model::spawn_model_repair) and `block-rc`
+    (@ref garage::block::spawn_block_rc_repair over the blocks of `block_local_rc` and of the
+    `block_ref` table).
+    `block-rc` needs the model's recount of a block's references installed on the manager
+    (`blocks.set_rc_recount(model::block_ref_recount(m))`, before the manager is shared);
+    without it that worker fails at its first step.
+    @tparam Model   A @ref garage::model::basic_model whose block reference counts go to `blocks`.
+    @tparam Storage The manager's metadata DB.
+    @param m       The model; it must outlive the function.
+    @param blocks  The block manager; it must outlive the function.
+    @param runner  Where the workers run; it must outlive the function.
+    @param cluster The cluster view of the model (quorum reads, fixes replicated), or null.
+    @return The function; it fails with `util::error::config_invalid_value` for another name.
+    @par Example
+    @code
+    access.repair_model = api::admin::model_repairs(*model, *blocks, *runner, cluster.get());
+    @endcode */
+template <class Model, storage::storage_backend Storage>
+std::function<util::result<std::size_t>(std::string_view what)>
+model_repairs(Model& m, block::block_manager<Storage>& blocks, util::background_runner& runner,
+              model::model_cluster<Model>* cluster = nullptr);
 
 /** The name of the admin endpoint a request goes to, for logs and the `api_admin_*` metrics
     (Garage's names: `Health`, `Metrics`, `CheckDomain`, `GetClusterHealth`, `ListKeys`, ...).

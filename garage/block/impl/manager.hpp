@@ -2,6 +2,7 @@
 
 #include <garage/block/detail/codec.hpp>
 #include <garage/block/detail/file_io.hpp>
+#include <garage/util/persister.hpp>
 #include <garage/util/time.hpp>
 
 #include <algorithm>
@@ -361,6 +362,84 @@ util::result<void> block_manager<Storage>::decref(transaction_type& tx, util::ha
         notify_resync(due);
     }
     return {};
+}
+
+template <storage::storage_backend Storage>
+util::result<bool> block_manager<Storage>::recalculate_rc(util::hash32 const& h)
+{
+    if (!recount_) {
+        return util::failure(error::invalid_options,
+                             "block reference counts cannot be recounted: no recount function is set");
+    }
+    bool queued = false;
+    auto fixed = db_.transact([&](transaction_type& tx) -> util::result<bool> {
+        auto n = recount_(tx, h);
+        if (!n) {
+            return n.error();
+        }
+        auto stored = tx.get(trees_.rc, h.view());
+        if (!stored) {
+            return stored.error();
+        }
+        auto old = rc_value::decode(*stored ? std::optional<std::string_view>(**stored) : std::nullopt);
+        if (!old) {
+            return util::failure(old.error().code, "block " + h.to_hex() + ": " + old.error().message);
+        }
+        if (*n == old->count()) {
+            return false;
+        }
+        auto const now = util::now_msec();
+        auto const next =
+            *n > 0 ? rc_value::present(*n) : rc_value::deletable(now + detail::to_msec(options_.gc_delay));
+        if (auto p = tx.put(trees_.rc, h.view(), *next.encode()); !p) {
+            return p.error();
+        }
+        if (auto at = next.deletable_at()) {
+            if (auto q = queue_in(tx, h, *at + detail::gc_resync_margin_msec(options_.gc_delay)); !q) {
+                return q.error();
+            }
+            queued = true;
+        } else if (old->is_zero()) {
+            if (auto q = queue_in(tx, h, now + detail::to_msec(options_.missing_block_delay)); !q) {
+                return q.error();
+            }
+            queued = true;
+        }
+        detail::log_warn("fixing the reference count of block " + h.to_hex() + ": was " +
+                         std::to_string(old->count()) + ", should be " + std::to_string(*n));
+        return true;
+    });
+    if (fixed && queued) {
+        notify_resync();
+    }
+    return fixed;
+}
+
+template <storage::storage_backend Storage>
+util::result<rebalance_step_result> block_manager<Storage>::rebalance_step(scrub_cursor& cursor,
+                                                                           std::size_t max)
+{
+    auto r = store_.rebalance_step(cursor, max);
+    if (!r) {
+        return r;
+    }
+    if (!r->corrupt.empty()) {
+        if (auto q = put_to_resync_many(r->corrupt, std::chrono::milliseconds(0)); !q) {
+            return q.error();
+        }
+    }
+    if (r->finished) {
+        // Every block file is in its primary directory (those written meanwhile always were):
+        // the secondary locations are no longer searched, and no longer remembered.
+        auto next = store_.drop_secondary_locations();
+        if (!options_.metadata_dir.empty()) {
+            util::persister<data_layout> persister(options_.metadata_dir / layout_file_name);
+            if (auto s = persister.save(*next); !s) {
+                return s.error();
+            }
+        }
+    }
+    return r;
 }
 
 // ---- resync

@@ -131,7 +131,7 @@ public:
     {
         util::worker_status s;
         s.tranquility = info_.tranquility;
-        auto const dirs = manager_.layout().data_dirs().size();
+        auto const dirs = manager_.layout()->data_dirs().size();
         char buf[32];
         switch (state_) {
         case scrub_state::running:

@@ -494,6 +494,39 @@ util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::size_t> table<Schema, Replication, Storage>::count_in(transaction_type& tx,
+                                                                        partition_key_type const& pk,
+                                                                        filter_type const& filter) const
+{
+    std::string const prefix(garage::table::partition_hash(pk).view());
+    std::size_t count = 0;
+    std::optional<util::failure> err;
+    auto visit = [&](std::string_view k, std::string_view v) {
+        if (!k.starts_with(prefix)) {
+            return false;
+        }
+        auto e = decode_at(k, v);
+        if (!e) {
+            err = e.error();
+            return false;
+        }
+        if (Schema::matches_filter(**e, filter)) {
+            ++count;
+        }
+        return true;
+    };
+    if (auto r = tx.for_each(trees_.store, std::optional<std::string_view>(prefix),
+                             storage::direction::forward, visit);
+        !r) {
+        return r.error();
+    }
+    if (err) {
+        return *err;
+    }
+    return count;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<std::vector<typename table<Schema, Replication, Storage>::encoded_item>>
 table<Schema, Replication, Storage>::scan_encoded(std::string_view from, std::optional<std::string> const& to,
                                                   std::size_t limit) const

@@ -6,6 +6,7 @@
 // the in-process S3 server, block files are corrupted on disk, resyncs are stepped by hand.
 
 #include <garage/block/workers.hpp>
+#include <garage/model/repair.hpp>
 #include <garage/util/worker.hpp>
 
 #include <test/api/admin/admin_call.hpp>
@@ -50,6 +51,8 @@ struct fixture {
         api::admin::admin_node_access a;
         if (with_blocks) {
             a.blocks = api::admin::block_access(*s3.blocks, &runner, control);
+            s3.blocks->set_rc_recount(model::block_ref_recount(*s3.model));
+            a.repair_model = api::admin::model_repairs(*s3.model, *s3.blocks, runner);
         }
         admin.emplace(*s3.model, api::admin::admin_settings{"admin-token", std::nullopt, "garage", "", ""},
                       std::move(a));
@@ -72,6 +75,26 @@ struct fixture {
     {
         return test::admin_call(client, srv->port(), method, std::move(target), std::move(body),
                                 "admin-token");
+    }
+    /// Launches a repair, waits for its worker to finish; @return the worker's last status.
+    util::worker_info repair(std::string const& what)
+    {
+        auto r = ok_json(http::verb::post, "/v1/repair", R"({"repairType":")" + what + R"("})");
+        auto const msg = std::string(r.at("message").as_string());
+        auto const at = msg.find("(worker ");
+        REQUIRE(at != std::string::npos);
+        auto const id = std::stoul(msg.substr(at + 8));
+        auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (auto const& w : runner.list()) {
+                if (w.id == id && w.state == util::worker_state::done) {
+                    return w;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        FAIL("repair " << what << " did not finish");
+        return {};
     }
     json::value ok_json(http::verb method, std::string target, std::string body = {})
     {
@@ -275,6 +298,82 @@ TEST_CASE("POST /v1/repair launches the block repair and steers the scrub worker
     CHECK(f.control->take_scrub_commands().empty());
 }
 
+TEST_CASE("POST /v1/repair runs the model repairs, block-rc and rebalance as workers that fix what is wrong",
+          "[api][admin][repair]")
+{
+    fixture f;
+    auto& m = *f.s3.model;
+    REQUIRE(f.s3.send("PUT", "/bkt").status == 200);
+    auto const h = f.put_block_object("bkt", "obj");
+    auto const bucket = f.s3.bucket_id("bkt");
+    REQUIRE(f.s3.blocks->get_rc(h).value() == block::rc_value::present(1));
+    auto const count = [&] {
+        return m.block_ref_table()
+            .get_range(h, std::nullopt, model::deleted_filter::not_deleted, 100)
+            .value()
+            .size();
+    };
+
+    // versions: a version of an object that does not exist, holding a reference to the block.
+    auto const orphan = util::gen_uuid();
+    auto v = model::version::create(orphan, model::object_backlink{bucket, "no-such-object"});
+    v.blocks.put(model::version_block_key{1, 0}, model::version_block{h, 20000});
+    REQUIRE(m.version_table().insert(v));
+    REQUIRE(m.block_ref_table().insert(model::block_ref::live(h, orphan)));
+    REQUIRE(f.s3.blocks->get_rc(h).value() == block::rc_value::present(2));
+    auto w = f.repair("versions");
+    CHECK(w.name == "version repair worker");
+    CHECK(w.status.progress == "2 (1)"); // the object's version and the orphan; one fixed
+    REQUIRE(m.flush_insert_queues());
+    CHECK(m.version_table().get(orphan, table::empty_key{}).value()->deleted.get());
+    CHECK(count() == 1);
+    CHECK(f.s3.blocks->get_rc(h).value() == block::rc_value::present(1));
+    CHECK(f.s3.send("GET", "/bkt/obj").status == 200); // the object's own version is left alone
+
+    // block-refs: a live reference from a version that does not exist.
+    REQUIRE(m.block_ref_table().insert(model::block_ref::live(h, util::gen_uuid())));
+    REQUIRE(count() == 2);
+    w = f.repair("block-refs");
+    CHECK(w.name == "block_ref repair worker");
+    CHECK(count() == 1);
+    CHECK(f.s3.blocks->get_rc(h).value() == block::rc_value::present(1));
+
+    // block-rc: a count that says 3 where one reference is live.
+    REQUIRE(f.s3.db.transact([&](auto& tx) -> util::result<void> {
+        for (int i = 0; i < 2; ++i) {
+            if (auto r = f.s3.blocks->incref(tx, h); !r) {
+                return r;
+            }
+        }
+        return {};
+    }));
+    REQUIRE(f.s3.blocks->get_rc(h).value() == block::rc_value::present(3));
+    w = f.repair("block-rc");
+    CHECK(w.name == "Block refcount repair worker");
+    CHECK(f.s3.blocks->get_rc(h).value() == block::rc_value::present(1));
+
+    // mpu: an upload whose object has no such version.
+    auto const upload = util::gen_uuid();
+    REQUIRE(m.mpu_table().insert(model::multipart_upload::create(upload, util::now_msec(), bucket, "obj")));
+    w = f.repair("mpu");
+    CHECK(w.name == "multipart_upload repair worker");
+    CHECK(m.mpu_table().get(upload, table::empty_key{}).value()->deleted.get());
+
+    // aliases: a global alias the bucket's own list does not know.
+    REQUIRE(m.bucket_alias_table().insert(model::bucket_alias::make("other-name", util::now_msec(), bucket)));
+    auto info = f.ok_json(http::verb::get, "/v1/bucket?id=" + bucket.to_hex());
+    CHECK(info.at("globalAliases").as_array().size() == 1);
+    f.repair("aliases");
+    info = f.ok_json(http::verb::get, "/v1/bucket?id=" + bucket.to_hex());
+    CHECK(info.at("globalAliases").as_array().size() == 2);
+
+    // rebalance: one data directory, every block is already where it belongs.
+    w = f.repair("rebalance");
+    CHECK(w.name == "Block rebalance worker");
+    CHECK(w.status.progress == "100.00%");
+    CHECK(f.s3.send("GET", "/bkt/obj").status == 200);
+}
+
 TEST_CASE("POST /v1/repair answers 501 naming what is missing for repairs the node cannot run",
           "[api][admin][repair]")
 {
@@ -285,7 +384,10 @@ TEST_CASE("POST /v1/repair answers 501 naming what is missing for repairs the no
     r = f.call(http::verb::post, "/v1/repair", R"({"repairType":"rebalance"})");
     CHECK(r.result_int() == 501);
     CHECK(r.body().find("rebalance worker") != std::string::npos);
-    CHECK(f.call(http::verb::post, "/v1/repair", R"({"repairType":"versions"})").result_int() == 501);
+    r = f.call(http::verb::post, "/v1/repair", R"({"repairType":"versions"})");
+    CHECK(r.result_int() == 501);
+    CHECK(r.body().find("repair_model") != std::string::npos);
+    CHECK(f.call(http::verb::post, "/v1/repair", R"({"repairType":"block-rc"})").result_int() == 501);
     CHECK(f.call(http::verb::post, "/v1/repair", R"({"repairType":"blocks"})").result_int() == 501);
     CHECK(f.call(http::verb::get, "/v1/block/errors").result_int() == 501);
     CHECK(f.call(http::verb::post, "/v1/repair", R"({"repairType":{"scrub":"start"}})").result_int() == 501);

@@ -12,6 +12,7 @@
 #include <garage/model/block_ref.hpp>
 #include <garage/model/mpu.hpp>
 #include <garage/model/object.hpp>
+#include <garage/model/repair.hpp>
 #include <garage/model/version.hpp>
 #include <garage/table/schema.hpp>
 #include <garage/util/bytes32.hpp>
@@ -47,6 +48,9 @@ admin_block_access block_access(block::block_manager<Storage>& m, util::backgrou
         a.repair_blocks = [mp, runner]() -> util::result<std::size_t> {
             return block::spawn_block_repair(*mp, *runner);
         };
+        a.rebalance = [mp, runner]() -> util::result<std::size_t> {
+            return block::spawn_block_rebalance(*mp, *runner);
+        };
     }
     if (control) {
         a.scrub = [control](block::block_worker_control::scrub_command const& c) -> util::result<void> {
@@ -72,6 +76,31 @@ admin_block_access block_access(block::block_manager<Storage>& m, util::backgrou
         };
     }
     return a;
+}
+
+template <class Model, storage::storage_backend Storage>
+std::function<util::result<std::size_t>(std::string_view what)>
+model_repairs(Model& m, block::block_manager<Storage>& blocks, util::background_runner& runner,
+              model::model_cluster<Model>* cluster)
+{
+    auto* mp = &m;
+    auto* bp = &blocks;
+    auto* rp = &runner;
+    return [mp, bp, rp, cluster](std::string_view what) -> util::result<std::size_t> {
+        if (what == "block-rc" || what == "blockRc") {
+            block::block_rc_repair_options o;
+            o.referenced = [mp](std::optional<util::hash32> const& after, std::size_t max) {
+                return model::referenced_blocks(*mp, after, max);
+            };
+            return block::spawn_block_rc_repair(*bp, *rp, std::move(o));
+        }
+        auto r = model::parse_model_repair(what);
+        if (!r) {
+            return util::failure(util::error::config_invalid_value,
+                                 "Unknown repair operation: " + std::string(what));
+        }
+        return model::spawn_model_repair(*mp, *rp, *r, cluster);
+    };
 }
 
 namespace detail {
@@ -456,8 +485,9 @@ reply serve_block(Model& m, admin_block_access const& b, std::string_view method
     `versions`, `mpu`, `block-refs`, `block-rc`, `aliases`, `rebalance`, `scrub`) or Garage v2's
     (`multipartUploads`, `blockRefs`, `blockRc`); the scrub command as `{"repairType": "scrub",
     "scrubCommand": "start|pause|resume|cancel|set-tranquility", "tranquility": n}` or Garage
-    v2's `{"repairType": {"scrub": "start"}}`. A repair this node cannot run answers `501`
-    naming what is missing. */
+    v2's `{"repairType": {"scrub": "start"}}`. Each repair but `tables` and `scrub` starts a
+    background worker (listed by `GET /v1/worker`) and answers its id. A repair whose hook this
+    node did not give answers `501` naming what is missing. */
 inline reply launch_repair(admin_node_access const& node, bjson::value const& in)
 {
     auto const* o = in.if_object();
@@ -510,9 +540,7 @@ inline reply launch_repair(admin_node_access const& node, bjson::value const& in
     }
     if (what == "rebalance") {
         if (!node.blocks.rebalance) {
-            return error_reply(501, "NotImplemented",
-                               "repair rebalance: the block layer has no rebalance worker yet (moving block "
-                               "files to their primary data directory, then dropping secondary locations)");
+            return missing_block_hook("block rebalance worker");
         }
         auto id = node.blocks.rebalance();
         if (!id) {
@@ -558,10 +586,17 @@ inline reply launch_repair(admin_node_access const& node, bjson::value const& in
     }
     if (what == "versions" || what == "mpu" || what == "block-refs" || what == "block-rc" ||
         what == "aliases") {
-        return error_reply(501, "NotImplemented",
-                           "repair " + what +
-                               ": the model layer has no online repair worker for it yet (Garage's "
-                               "table repair workers)");
+        if (!node.repair_model) {
+            return error_reply(501, "NotImplemented",
+                               "repair " + what +
+                                   ": this node gave the admin API no model repair workers "
+                                   "(admin_node_access::repair_model)");
+        }
+        auto id = node.repair_model(what);
+        if (!id) {
+            return from_failure(id.error());
+        }
+        return launched("Repair of " + what + " launched (worker " + std::to_string(*id) + ")");
     }
     return error_reply(400, "InvalidRequest", "Unknown repair operation: " + what);
 }
