@@ -73,32 +73,6 @@ export AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=garage
 files=$root/files
 mkdir -p "$files"
 
-s3() { # N ARGS...: the AWS CLI against node N's S3 API
-    local n=$1
-    shift
-    aws --endpoint-url "http://$(s3_addr "$n")" "$@"
-}
-
-metric() { # N NAME LABELS: a gauge of node N's /metrics
-    local m=$2
-    [[ -n $3 ]] && m="$2{$3}"
-    ${cluster_launch[$1]} curl -fsS --max-time 5 "http://$(garage_admin_addr "$root/n$1")/metrics" | awk -v m="$m" '$1 == m { print $2 }'
-}
-
-nodes_up() { # N COUNT: node N's /v1/status lists COUNT nodes up
-    admin "$1" /v1/status | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if sum(1 for n in s['nodes'] if n['isUp']) == $2 else 1)"
-}
-
-all_on_layout() { # VERSION
-    local n
-    for n in 1 2 3; do
-        g $n layout show | grep -q "^Current cluster layout version: $1\$" || return 1
-    done
-}
-
 tables=(object version block_ref bucket_v2 key bucket_alias)
 
 # Every table's Merkle root digest and size are equal on nodes 1, 2 and 3, with no todo pending.

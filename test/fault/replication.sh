@@ -16,18 +16,6 @@ export AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=garage
 files=$root/files
 mkdir -p "$files"
 
-s3() { # N ARGS...: the AWS CLI against node N's S3 API
-    local n=$1
-    shift
-    aws --endpoint-url "http://127.0.0.1:$(s3_port "$n")" "$@"
-}
-
-metric() { # N NAME LABELS: a gauge of node N's /metrics
-    local m=$2
-    [[ -n $3 ]] && m="$2{$3}"
-    curl -fsS "http://127.0.0.1:$(garage_admin_port "$root/n$1")/metrics" | awk -v m="$m" '$1 == m { print $2 }'
-}
-
 table_size() { # N TABLE
     metric "$1" table_size "table_name=\"$2\""
 }
@@ -58,20 +46,6 @@ setup_cluster() {
         g 1 layout assign "${id1:0:8}" -z dc1 -c 1G && g 1 layout assign "${id2:0:8}" -z dc2 -c 1G &&
         g 1 layout assign "${id3:0:8}" -z dc3 -c 1G && g 1 layout apply --version 1 &&
         wait_for 30 all_on_layout 1
-}
-
-nodes_up() { # N COUNT: node N's /v1/status lists COUNT nodes up
-    admin "$1" /v1/status | python3 -c "
-import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if sum(1 for n in s['nodes'] if n['isUp']) == $2 else 1)"
-}
-
-all_on_layout() { # VERSION
-    local n
-    for n in 1 2 3; do
-        g $n layout show | grep -q "^Current cluster layout version: $1\$" || return 1
-    done
 }
 
 key_and_bucket() {

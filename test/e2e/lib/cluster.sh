@@ -11,6 +11,10 @@
 #   kill_node N                    SIGKILL node N and reap it
 #   s3_port N                      node N's S3 API port
 #   s3_addr N                      node N's S3 API host:port
+#   s3 N ARGS...                   the AWS CLI against node N's S3 API
+#   metric N NAME LABELS           a gauge of node N's /metrics (LABELS: 'k="v"', or '')
+#   nodes_up N COUNT               node N's /v1/status lists COUNT nodes up
+#   all_on_layout VERSION          nodes 1, 2 and 3 show layout VERSION
 #
 # Node N listens (RPC, S3, admin) on ${cluster_host[N]:-127.0.0.1}; it is started, and `admin N`
 # and `g N` run, under the command prefix ${cluster_launch[N]} if set (test/fault/partition.sh puts
@@ -107,4 +111,31 @@ s3_port() { # N
     local addr
     addr=$(s3_addr "$1")
     echo "${addr##*:}"
+}
+
+s3() { # N ARGS...
+    local n=$1
+    shift
+    aws --endpoint-url "http://$(s3_addr "$n")" "$@"
+}
+
+metric() { # N NAME LABELS
+    local m=$2
+    [[ -n $3 ]] && m="$2{$3}"
+    ${cluster_launch[$1]:-} curl -fsS --max-time 5 "http://$(garage_admin_addr "$root/n$1")/metrics" |
+        awk -v m="$m" '$1 == m { print $2 }'
+}
+
+nodes_up() { # N COUNT
+    admin "$1" /v1/status | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if sum(1 for n in s['nodes'] if n['isUp']) == $2 else 1)"
+}
+
+all_on_layout() { # VERSION
+    local n
+    for n in 1 2 3; do
+        g $n layout show | grep -q "^Current cluster layout version: $1\$" || return 1
+    done
 }
