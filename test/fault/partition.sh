@@ -108,26 +108,8 @@ describe() { # what same_roots compares, node by node
     done
 }
 
-setup_cluster() {
-    local n
-    for n in 1 2 3; do
-        start_node $n || return 1
-    done
-    id1=$(node_id 1) id2=$(node_id 2) id3=$(node_id 3)
-    g 2 node connect "$id1" && g 3 node connect "$id1" && wait_for 40 nodes_up 1 3 && wait_for 40 nodes_up 3 3 &&
-        g 1 layout assign "${id1:0:8}" -z dc1 -c 1G && g 1 layout assign "${id2:0:8}" -z dc2 -c 1G &&
-        g 1 layout assign "${id3:0:8}" -z dc3 -c 1G && g 1 layout apply --version 1 &&
-        wait_for 30 all_on_layout 1
-}
-
-key_and_bucket() {
-    local out
-    out=$(g 1 key create part-key) || return 1
-    key_id=$(sed -n 's/^Key ID: //p' <<<"$out")
-    secret_key=$(sed -n 's/^Secret key: //p' <<<"$out")
-    export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret_key
-    g 1 bucket create part && g 1 bucket allow --read --write --owner part --key "$key_id" &&
-        wait_for 30 same_roots
+key_and_bucket_everywhere() {
+    key_and_bucket part-key part && wait_for 30 same_roots
 }
 
 before_partition() {
@@ -226,8 +208,8 @@ node3_serves() {
     done
 }
 
-check "three nodes in three namespaces, layout applied" setup_cluster
-check "key and bucket known everywhere" key_and_bucket
+check "three nodes in three namespaces, layout applied" setup_three_zones
+check "key and bucket known everywhere" key_and_bucket_everywhere
 if ((failed > 0)); then
     [[ -f $root/figures ]] && sed 's/^/figure: /' "$root/figures"
 e2e_summary

@@ -36,27 +36,6 @@ same_blocks() { # A B
     [[ $(block_files "$1") == $(block_files "$2") && $(block_files "$1") -gt 0 ]]
 }
 
-setup_cluster() {
-    local n
-    for n in 1 2 3; do
-        start_node $n || return 1
-    done
-    id1=$(node_id 1) id2=$(node_id 2) id3=$(node_id 3)
-    g 2 node connect "$id1" && g 3 node connect "$id1" && wait_for 40 nodes_up 1 3 &&
-        g 1 layout assign "${id1:0:8}" -z dc1 -c 1G && g 1 layout assign "${id2:0:8}" -z dc2 -c 1G &&
-        g 1 layout assign "${id3:0:8}" -z dc3 -c 1G && g 1 layout apply --version 1 &&
-        wait_for 30 all_on_layout 1
-}
-
-key_and_bucket() {
-    local out
-    out=$(g 1 key create fault-key) || return 1
-    key_id=$(sed -n 's/^Key ID: //p' <<<"$out")
-    secret_key=$(sed -n 's/^Secret key: //p' <<<"$out")
-    export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret_key
-    g 1 bucket create fault && g 1 bucket allow --read --write --owner fault --key "$key_id"
-}
-
 key_everywhere() {
     g 3 key info "$key_id" | grep -q fault && g 2 bucket info fault | grep -q "$key_id"
 }
@@ -182,8 +161,8 @@ node4_serves() {
 for n in 1 2 3; do
     cluster_config $n "$secret"
 done
-check "three nodes in dc1/dc2/dc3, layout version 1 everywhere" setup_cluster
-check "a key and a bucket with its permissions made on node 1" key_and_bucket
+check "three nodes in dc1/dc2/dc3, layout version 1 everywhere" setup_three_zones
+check "a key and a bucket with its permissions made on node 1" key_and_bucket fault-key fault
 check "the key and the bucket are known to nodes 2 and 3 when node 1 answered" key_everywhere
 check "objects (100 B, 4 KiB, 300 kB, 5 MB) put through node 1 read back identical through nodes 2 and 3" put_get_across
 check "node 3 lists the 4 objects" listing_across

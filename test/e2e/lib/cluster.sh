@@ -15,6 +15,9 @@
 #   metric N NAME LABELS           a gauge of node N's /metrics (LABELS: 'k="v"', or '')
 #   nodes_up N COUNT               node N's /v1/status lists COUNT nodes up
 #   all_on_layout VERSION          nodes 1, 2 and 3 show layout VERSION
+#   setup_three_zones              starts nodes 1-3 (configured), connects them, layout dc1/dc2/dc3
+#   key_and_bucket KEY BUCKET      creates them on node 1 (read/write/owner), exports the AWS
+#                                  credentials; sets $key_id and $secret_key
 #
 # Node N listens (RPC, S3, admin) on ${cluster_host[N]:-127.0.0.1}; it is started, and `admin N`
 # and `g N` run, under the command prefix ${cluster_launch[N]} if set (test/fault/partition.sh puts
@@ -138,4 +141,25 @@ all_on_layout() { # VERSION
     for n in 1 2 3; do
         g $n layout show | grep -q "^Current cluster layout version: $1\$" || return 1
     done
+}
+
+setup_three_zones() {
+    local n
+    for n in 1 2 3; do
+        start_node $n || return 1
+    done
+    id1=$(node_id 1) id2=$(node_id 2) id3=$(node_id 3)
+    g 2 node connect "$id1" && g 3 node connect "$id1" && wait_for 40 nodes_up 1 3 && wait_for 40 nodes_up 3 3 &&
+        g 1 layout assign "${id1:0:8}" -z dc1 -c 1G && g 1 layout assign "${id2:0:8}" -z dc2 -c 1G &&
+        g 1 layout assign "${id3:0:8}" -z dc3 -c 1G && g 1 layout apply --version 1 &&
+        wait_for 30 all_on_layout 1
+}
+
+key_and_bucket() { # KEY BUCKET
+    local out
+    out=$(g 1 key create "$1") || return 1
+    key_id=$(sed -n 's/^Key ID: //p' <<<"$out")
+    secret_key=$(sed -n 's/^Secret key: //p' <<<"$out")
+    export AWS_ACCESS_KEY_ID=$key_id AWS_SECRET_ACCESS_KEY=$secret_key
+    g 1 bucket create "$2" && g 1 bucket allow --read --write --owner "$2" --key "$key_id"
 }
