@@ -425,6 +425,8 @@ private:
     block_manager(Storage& db, block_options options, data_layout layout, trees t,
                   std::unique_ptr<block_fetcher> fetcher);
 
+    /// The stored block `h`, checked; when `plain_out` is set and the block is compressed, its
+    /// plain bytes go there (a plain block's are the returned block's bytes).
     util::result<data_block> read_verified(util::hash32 const& h, std::string* plain_out);
     util::failure corrupt_copy(util::hash32 const& h, block_location const& loc, util::failure const& why);
     util::result<void> queue_in(transaction_type& tx, util::hash32 const& h, std::uint64_t when_msec);

@@ -232,7 +232,7 @@ util::result<void> block_store::put_file(fs::path const& folder, fs::path const&
     tmp += ".tmp" + detail::random_hex8();
     // The folder exists for all but the first block written under it: try the write first and
     // create the folder only when that failed for want of it (a stat and a mkdir saved per block).
-    if (auto w = detail::write_new_file(tmp, bytes, data_fsync_); !w) {
+    if (auto w = detail::write_new_file(tmp, bytes, data_fsync_, true); !w) {
         if (fs::is_directory(folder, ec)) {
             return w.error();
         }
@@ -248,7 +248,7 @@ util::result<void> block_store::put_file(fs::path const& folder, fs::path const&
                 }
             }
         }
-        if (auto again = detail::write_new_file(tmp, bytes, data_fsync_); !again) {
+        if (auto again = detail::write_new_file(tmp, bytes, data_fsync_, true); !again) {
             return again.error();
         }
     }
@@ -262,8 +262,25 @@ util::result<void> block_store::put_file(fs::path const& folder, fs::path const&
 
 util::result<std::optional<data_block>> block_store::read(block_location const& loc) const
 {
+    bool intact = false;
+    return read_file(loc, nullptr, intact);
+}
+
+util::result<std::optional<data_block>> block_store::read(block_location const& loc, bool& intact) const
+{
+    std::optional<std::uint64_t> tag;
+    return read_file(loc, &tag, intact);
+}
+
+util::result<std::optional<data_block>>
+block_store::read_file(block_location const& loc, std::optional<std::uint64_t>* tag, bool& intact) const
+{
+    intact = false;
     std::string bytes;
-    auto r = detail::read_file_limited(loc.path, max_file_size(loc.encoding), bytes);
+    auto r = detail::read_file_limited(loc.path, max_file_size(loc.encoding), bytes, tag);
+    if (r && *r == detail::read_status::ok && tag != nullptr && *tag) {
+        intact = detail::content_crc64(bytes) == **tag;
+    }
     if (!r) {
         return r.error();
     }

@@ -3,6 +3,7 @@
 
 #include <test/block/fixtures.hpp>
 
+#include <garage/block/detail/file_io.hpp>
 #include <garage/storage/lmdb_backend.hpp>
 #include <garage/storage/memory_backend.hpp>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sys/xattr.h>
 #include <thread>
 #include <tuple>
 
@@ -189,6 +191,34 @@ TEMPLATE_LIST_TEST_CASE("a corrupted block is detected, set aside and never retu
     // Writing the block again (e.g. a client re-uploads it) repairs it.
     REQUIRE(m->write_block(b.hash, b.data));
     CHECK(m->read_block(b.hash).value() == b.data);
+}
+
+TEMPLATE_LIST_TEST_CASE("a block file with a missing or damaged CRC attribute is still served after its hash",
+                        "[block][manager]", backends)
+{
+    test::block_fixture<TestType> f;
+    auto const level = GENERATE(std::optional<int>(), std::optional<int>(1));
+    auto m = open_manager(f, test::single_dir_options(f.dir.path(), level));
+    auto b = make_block(test::text_data(50000, 6));
+    REQUIRE(m->write_block(b.hash, b.data));
+    auto loc = m->find_block(b.hash).value();
+    if (GENERATE(true, false)) {
+        REQUIRE(::removexattr(loc.path.c_str(), block::detail::checksum_xattr) == 0);
+    } else {
+        unsigned char const wrong[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        REQUIRE(::setxattr(loc.path.c_str(), block::detail::checksum_xattr, wrong, sizeof wrong, 0) == 0);
+    }
+    CHECK(m->read_block(b.hash).value() == b.data);
+    CHECK(m->read_raw_block(b.hash).value().verify(b.hash));
+    CHECK(m->corruptions() == 0);
+    CHECK(fs::exists(loc.path));
+
+    // Bad bytes behind a bad attribute are still caught by the hash.
+    test::flip_byte(loc.path, fs::file_size(loc.path) / 2);
+    auto r = m->read_block(b.hash);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == block::error::corrupt_block);
+    CHECK(m->corruptions() == 1);
 }
 
 TEMPLATE_LIST_TEST_CASE("a block whose last reference is dropped is deleted after the GC delay",

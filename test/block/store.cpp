@@ -11,8 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <set>
-#include <unistd.h>
 #include <sstream>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 namespace {
 using namespace garage;
@@ -65,6 +66,62 @@ TEST_CASE("a written block is found at its path, plain or compressed", "[block][
     CHECK(f.store.find(b.hash)->encoding == block_encoding::compressed);
     CHECK(f.store.find_all(b.hash).size() == 1);
     CHECK(test::files_under(f.data).size() == 1);
+}
+
+TEST_CASE("a block file carries the CRC-64 of its bytes; a read tells whether they still match",
+          "[block][store]")
+{
+    one_dir f;
+    // sizes below and above the O_DIRECT threshold (256 KiB), plain and compressed
+    auto const [size, level] = GENERATE(table<std::size_t, std::optional<int>>(
+        {{20000, std::nullopt}, {300000, std::nullopt}, {20000, 1}, {600000, 1}}));
+    auto b = test::make_block(test::text_data(size, 3));
+    auto const blk = data_block::encode(b.data, level);
+    REQUIRE(f.store.write(b.hash, blk));
+    auto loc = f.store.find(b.hash).value();
+
+    // The attribute holds the CRC-64 (ECMA-182 reflected, little-endian) of the file's bytes.
+    unsigned char attr[16] = {};
+    REQUIRE(::getxattr(loc.path.c_str(), block::detail::checksum_xattr, attr, sizeof attr) == 8);
+    std::uint64_t stored = 0;
+    for (int i = 7; i >= 0; --i) {
+        stored = (stored << 8) | attr[i];
+    }
+    CHECK(stored == block::detail::content_crc64(blk.bytes()));
+    CHECK(block::detail::content_crc64("123456789") == 0x995dc9bbdf1939faULL); // CRC-64/XZ check value
+
+    bool intact = false;
+    auto raw = f.store.read(loc, intact).value();
+    REQUIRE(raw);
+    CHECK(intact);
+    CHECK(raw->bytes() == blk.bytes());
+
+    SECTION("a damaged byte no longer matches")
+    {
+        test::flip_byte(loc.path, fs::file_size(loc.path) / 3);
+        auto bad = f.store.read(loc, intact).value();
+        REQUIRE(bad);
+        CHECK_FALSE(intact);
+        CHECK_FALSE(bad->verify(b.hash));
+    }
+    SECTION("a file without the attribute (written by Garage) reads, not intact")
+    {
+        REQUIRE(::removexattr(loc.path.c_str(), block::detail::checksum_xattr) == 0);
+        auto plain = f.store.read(loc, intact).value();
+        REQUIRE(plain);
+        CHECK_FALSE(intact);
+        CHECK(plain->verify(b.hash));
+    }
+    SECTION("a damaged or malformed attribute over good bytes is not intact")
+    {
+        attr[0] ^= 1;
+        auto const n = GENERATE(8, 5);
+        REQUIRE(::setxattr(loc.path.c_str(), block::detail::checksum_xattr, attr, n, 0) == 0);
+        auto good = f.store.read(loc, intact).value();
+        REQUIRE(good);
+        CHECK_FALSE(intact);
+        CHECK(good->verify(b.hash));
+    }
 }
 
 TEST_CASE("writing a stored block again keeps the file and refreshes its time", "[block][store]")

@@ -5,6 +5,7 @@
 #include <garage/util/encoding.hpp>
 #include <garage/util/file.hpp>
 
+#include <isa-l/crc64.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 namespace garage::block::detail {
@@ -29,10 +31,45 @@ util::failure io_failure(int errnum, std::string_view what, std::filesystem::pat
     return io_failure(std::error_code(errnum, std::generic_category()), what, path);
 }
 
+std::uint64_t content_crc64(std::string_view bytes) noexcept
+{
+    return crc64_ecma_refl(0, reinterpret_cast<unsigned char const*>(bytes.data()), bytes.size());
+}
+
+namespace {
+
+std::optional<std::uint64_t> get_tag(int fd) noexcept
+{
+    unsigned char b[8];
+    if (::fgetxattr(fd, checksum_xattr, b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
+        return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+void set_tag(int fd, std::uint64_t v) noexcept
+{
+    unsigned char b[8];
+    for (auto& x : b) {
+        x = static_cast<unsigned char>(v & 0xff);
+        v >>= 8;
+    }
+    (void)::fsetxattr(fd, checksum_xattr, b, sizeof b, 0);
+}
+
+} // namespace
+
 util::result<read_status> read_file_limited(std::filesystem::path const& path, std::size_t max_size,
-                                            std::string& out)
+                                            std::string& out, std::optional<std::uint64_t>* tag)
 {
     out.clear();
+    if (tag != nullptr) {
+        tag->reset();
+    }
     auto fd = util::open_file(path, O_RDONLY);
     if (!fd) {
         if (errno == ENOENT) {
@@ -46,6 +83,9 @@ util::result<read_status> read_file_limited(std::filesystem::path const& path, s
     }
     if (static_cast<std::uint64_t>(st.st_size) > max_size) {
         return read_status::too_large;
+    }
+    if (tag != nullptr) {
+        *tag = get_tag(fd.get());
     }
     // One byte more than the size seen, to notice a file that grew since fstat.
     out.resize(static_cast<std::size_t>(st.st_size) + 1);
@@ -174,7 +214,8 @@ std::error_code write_direct(int fd, std::string_view bytes) noexcept
 
 } // namespace
 
-util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync)
+util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync,
+                                  bool tag)
 {
     bool direct = bytes.size() >= direct_min;
     auto fd = util::open_file(path, O_WRONLY | O_CREAT | O_EXCL | (direct ? O_DIRECT : 0), 0644);
@@ -195,6 +236,9 @@ util::result<void> write_new_file(std::filesystem::path const& path, std::string
     };
     if (auto ec = direct ? write_direct(fd.get(), bytes) : util::write_all(fd.get(), bytes)) {
         return fail("cannot write", ec);
+    }
+    if (tag) {
+        set_tag(fd.get(), content_crc64(bytes));
     }
     if (sync && ::fsync(fd.get()) != 0) {
         return fail("cannot fsync", util::last_error());

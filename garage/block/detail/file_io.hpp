@@ -5,6 +5,7 @@
 #include <garage/util/error.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,16 +28,29 @@ enum class read_status {
     too_large, ///< the file is larger than the limit (nothing read)
 };
 
+/** The extended attribute in which a block file carries the CRC-64 of its bytes (8 bytes,
+    little-endian), set when the file is written. A file without it (written by Garage, or on a
+    file system without user extended attributes) is simply checked by its hash. */
+inline constexpr char const* checksum_xattr = "user.garage.crc64";
+
+/// The CRC-64 of @ref checksum_xattr: ECMA-182 reflected, as xz (ISA-L `crc64_ecma_refl`).
+std::uint64_t content_crc64(std::string_view bytes) noexcept;
+
 /** Reads a whole file of at most `max_size` bytes into `out`.
+    @param tag When not null, receives the file's @ref checksum_xattr (read from the same open
+               file), or nullopt when it has none or it is malformed.
     @return The status, or `io_error` for any other failure. */
 util::result<read_status> read_file_limited(std::filesystem::path const& path, std::size_t max_size,
-                                            std::string& out);
+                                            std::string& out, std::optional<std::uint64_t>* tag = nullptr);
 
 /** Creates `path` (which must not exist) with `bytes`; fsyncs it when `sync`. Removes it
     again on failure. Files of 256 KiB and more are written with O_DIRECT (through a reused
     aligned buffer, the unaligned tail buffered), falling back to buffered writes where the
-    file system refuses direct I/O. */
-util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync);
+    file system refuses direct I/O.
+    @param tag Whether to set @ref checksum_xattr to `content_crc64(bytes)` (best effort: a file
+               system that refuses it leaves the file without, which readers accept). */
+util::result<void> write_new_file(std::filesystem::path const& path, std::string_view bytes, bool sync,
+                                  bool tag = false);
 
 /// fsyncs a directory (so that a rename or unlink in it is durable).
 util::result<void> fsync_dir(std::filesystem::path const& dir);
