@@ -42,7 +42,8 @@ util::hash32 store_block_data(Ctx& c, std::string_view data, sse_c_key const* en
     }
     auto sealed = enc->encrypt(data);
     auto const h = util::blake2sum(sealed);
-    check(c.blocks.write_raw_block(h, block::data_block::plain(std::move(sealed))));
+    // hashed just above: stored as is (write_raw_block would hash the sealed bytes again)
+    check(c.blocks.write_encoded(h, block::data_block::plain(std::move(sealed))));
     return h;
 }
 
