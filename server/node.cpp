@@ -7,6 +7,7 @@
 #include <garage/api/k2v/api_server.hpp>
 #include <garage/api/s3/api_server.hpp>
 #include <garage/block/exchange.hpp>
+#include <garage/storage/group_commit.hpp>
 #include <garage/block/workers.hpp>
 #include <garage/layout/manager.hpp>
 #include <garage/layout/system.hpp>
@@ -113,6 +114,9 @@ struct node::impl {
     std::unique_ptr<block::block_metrics> block_io_metrics;
     std::unique_ptr<blocks_type> blocks;
     std::unique_ptr<model_type> model;
+    // Batches the entries and small blocks that other nodes send (one transaction for many
+    // requests); declared before the handlers that use it, so destroyed after them.
+    std::unique_ptr<storage::group_committer<storage::lmdb_backend>> rpc_committer;
     std::unique_ptr<block::block_exchange<storage::lmdb_backend, replication::sharded>> exchange;
     std::unique_ptr<model::model_cluster<model_type>> cluster;
     std::unique_ptr<util::background_runner> runner;
@@ -270,8 +274,12 @@ util::result<std::unique_ptr<node>> node::open(util::config const& cfg, bool sin
     beo.ram_buffer_max = cfg.block_ram_buffer_max;
     i->exchange = std::make_unique<block::block_exchange<storage::lmdb_backend, replication::sharded>>(
         *i->blocks, *i->helper, replication::sharded(*i->layout), i->blocking.get_executor(), beo);
+    i->rpc_committer =
+        std::make_unique<storage::group_committer<storage::lmdb_backend>>(*i->db, i->blocking.get_executor());
+    i->exchange->set_committer(i->rpc_committer.get());
     i->exchange->start();
     i->cluster = std::make_unique<model::model_cluster<model_type>>(*i->model, *i->helper);
+    i->cluster->for_each([c = i->rpc_committer.get()](auto& p) { p.table->set_committer(c); });
     i->cluster->set_block_sender([x = i->exchange.get()](util::captured_block b) {
         block::block_put_options o;
         o.stored_here = true;

@@ -17,6 +17,7 @@
 #include <garage/rpc/message.hpp>
 #include <garage/rpc/rpc_helper.hpp>
 #include <garage/storage/concepts.hpp>
+#include <garage/storage/group_commit.hpp>
 #include <garage/util/byte_budget.hpp>
 #include <garage/util/bytes32.hpp>
 #include <garage/util/error.hpp>
@@ -193,6 +194,13 @@ public:
     util::byte_budget const& ram_budget() const noexcept { return budget_; }
     /// @return The replication policy.
     Replication const& replication() const noexcept { return replication_; }
+    /** Makes small blocks received from other nodes (@ref block_manager::is_small) go into the
+        metadata DB through `committer`, in one transaction with the writes of concurrent
+        requests, instead of a transaction each.
+        @param committer The node's committer of the metadata DB (null: a transaction per
+               block); it must outlive the handler. */
+    void set_committer(storage::group_committer<Storage>* committer) noexcept { committer_ = committer; }
+
     /// @return The local blocks.
     manager_type& manager() noexcept { return manager_; }
     /// @return This node's id.
@@ -238,6 +246,7 @@ private:
     util::byte_budget budget_;
     detail::gate gate_;
     std::shared_ptr<fetcher_link> link_;
+    storage::group_committer<Storage>* committer_ = nullptr;
     bool started_ = false;
     bool stopped_ = false;
 };

@@ -176,7 +176,7 @@ public:
     util::result<std::optional<data_block>> read(block_location const& loc) const;
 
     /** Reads the file of one copy as `read` does, and compares its bytes with the CRC-64 that
-        `write` recorded beside them (@ref detail::checksum_xattr). `write` is only ever given
+        `write` recorded beside them (the extended attribute `user.garage.crc64`). `write` is only ever given
         bytes that match their hash (computed from them, or verified on receipt), so a copy
         whose CRC still matches holds those bytes: readers may skip re-hashing it (BLAKE2b runs
         at ~1.2 GB/s per core here, the CRC at ~50 GB/s). The scrub always re-hashes.

@@ -184,6 +184,8 @@ struct network::state {
     std::atomic<std::uint64_t> links_refused{0};
     std::atomic<std::uint64_t> requests_handled{0};
     std::atomic<std::uint64_t> links_closed_on_error{0};
+    std::atomic<std::uint64_t> frames_sent{0};
+    std::atomic<std::uint64_t> writes{0};
 
     state(executor_type e, node_key k, std::string s, network_options o)
         : ex(std::move(e)), key(std::move(k)), secret(std::move(s)), opts(o),
@@ -377,9 +379,60 @@ private:
         wake_.cancel();
     }
 
+    /// Frames of at most this many bytes are sent together, up to `coalesce_max` per write.
+    static constexpr std::size_t coalesce_frame = 8 * 1024;
+    static constexpr std::size_t coalesce_max = 16 * 1024;
+
+    /// @return The size of the next frame's payload (the queue must not be empty).
+    std::size_t next_chunk() const
+    {
+        auto const& msg = queue_.begin()->second.front();
+        return std::min(msg->size() - msg->offset, st_->opts.max_frame_size);
+    }
+
+    /** Takes the next frame off the queue (round robin between the messages of the highest
+        priority) and gives `out` its header (encoded into `header`, which must stay valid
+        until the bytes are written) and payload, as up to three buffers.
+        @return The message, which the payload's buffers point into: keep it until written. */
+    template <class Out>
+    std::shared_ptr<out_msg> take_frame(std::array<unsigned char, detail::frame_header_size>& header,
+                                        Out&& out)
+    {
+        auto q = queue_.begin();
+        auto msg = q->second.front();
+        q->second.pop_front();
+        auto const remaining = msg->size() - msg->offset;
+        auto const chunk = std::min(remaining, st_->opts.max_frame_size);
+        bool const final = chunk == remaining;
+        detail::encode_frame_header({msg->id, msg->kind,
+                                     static_cast<std::uint8_t>(final ? detail::frame_final : 0), msg->prio,
+                                     static_cast<std::uint32_t>(chunk)},
+                                    header.data());
+        out(net::buffer(header));
+        auto const begin = msg->offset;
+        auto const end = begin + chunk;
+        if (begin < msg->head.size()) {
+            auto const stop = std::min(end, msg->head.size());
+            out(net::buffer(msg->head.data() + begin, stop - begin));
+        }
+        if (end > msg->head.size()) {
+            auto const from = std::max(begin, msg->head.size()) - msg->head.size();
+            out(net::buffer(msg->body.data() + from, end - msg->head.size() - from));
+        }
+        msg->offset = end;
+        st_->frames_sent.fetch_add(1, std::memory_order_relaxed);
+        if (!final) {
+            q->second.push_back(msg); // round robin within the priority class
+        } else if (q->second.empty()) {
+            queue_.erase(q);
+        }
+        return msg;
+    }
+
     static net::awaitable<void> write_loop(std::shared_ptr<connection> self)
     {
         std::array<unsigned char, detail::frame_header_size> header{};
+        std::string batch;
         for (;;) {
             if (self->closed_) {
                 if (self->goaway_) {
@@ -411,35 +464,25 @@ private:
                 co_await self->wake_.async_wait(net::as_tuple(net::use_awaitable));
                 continue;
             }
-            auto q = self->queue_.begin();
-            auto msg = q->second.front();
-            q->second.pop_front();
-            auto const remaining = msg->size() - msg->offset;
-            auto const chunk = std::min(remaining, self->st_->opts.max_frame_size);
-            bool const final = chunk == remaining;
-            detail::encode_frame_header({msg->id, msg->kind,
-                                         static_cast<std::uint8_t>(final ? detail::frame_final : 0),
-                                         msg->prio, static_cast<std::uint32_t>(chunk)},
-                                        header.data());
+            // Small frames waiting (of any messages, in priority order) go out together: one TLS
+            // record and one send for many requests and answers, not one each.
+            batch.clear();
+            while (!self->queue_.empty() && self->next_chunk() <= coalesce_frame &&
+                   batch.size() + detail::frame_header_size + self->next_chunk() <= coalesce_max) {
+                self->take_frame(header, [&batch](net::const_buffer b) {
+                    batch.append(static_cast<char const*>(b.data()), b.size());
+                });
+            }
             std::array<net::const_buffer, 3> bufs;
             std::size_t nbufs = 0;
-            bufs[nbufs++] = net::buffer(header);
-            auto const begin = msg->offset;
-            auto const end = begin + chunk;
-            if (begin < msg->head.size()) {
-                auto const stop = std::min(end, msg->head.size());
-                bufs[nbufs++] = net::buffer(msg->head.data() + begin, stop - begin);
+            std::shared_ptr<out_msg> keep; // what the buffers point into, until written
+            if (batch.empty()) {
+                // a large frame alone, from the message's own buffers
+                keep = self->take_frame(header, [&bufs, &nbufs](net::const_buffer b) { bufs[nbufs++] = b; });
+            } else {
+                bufs[nbufs++] = net::buffer(batch);
             }
-            if (end > msg->head.size()) {
-                auto const from = std::max(begin, msg->head.size()) - msg->head.size();
-                bufs[nbufs++] = net::buffer(msg->body.data() + from, end - msg->head.size() - from);
-            }
-            msg->offset = end;
-            if (!final) {
-                q->second.push_back(msg); // round robin within the priority class
-            } else if (q->second.empty()) {
-                self->queue_.erase(q);
-            }
+            self->st_->writes.fetch_add(1, std::memory_order_relaxed);
             auto [ec, n] = co_await net::async_write(*self->stream_, std::span(bufs.data(), nbufs),
                                                      net::as_tuple(net::use_awaitable));
             if (ec) {
@@ -1015,6 +1058,8 @@ network_stats network::stats() const
     s.links_refused = state_->links_refused.load(std::memory_order_relaxed);
     s.requests_handled = state_->requests_handled.load(std::memory_order_relaxed);
     s.links_closed_on_error = state_->links_closed_on_error.load(std::memory_order_relaxed);
+    s.frames_sent = state_->frames_sent.load(std::memory_order_relaxed);
+    s.writes = state_->writes.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -55,6 +55,8 @@ struct network_stats {
     std::uint64_t links_refused = 0;         ///< incoming links refused (TLS, secret, timeout)
     std::uint64_t requests_handled = 0;      ///< requests from peers handed to a handler
     std::uint64_t links_closed_on_error = 0; ///< links this node closed for a protocol violation
+    std::uint64_t frames_sent = 0;           ///< frames written to peers
+    std::uint64_t writes = 0;                ///< writes to links (small frames waiting go out together)
 };
 
 /** The RPC transport of one node.

@@ -5,6 +5,7 @@
 */
 
 #include <garage/rpc/rpc_helper.hpp>
+#include <garage/storage/group_commit.hpp>
 #include <garage/table/detail/async_worker.hpp>
 #include <garage/table/detail/task_group.hpp>
 #include <garage/table/endpoints.hpp>
@@ -158,6 +159,13 @@ public:
         @return The answer; `error::invalid_entry` for undecodable entries or filters (nothing written). */
     boost::asio::awaitable<util::result<table_response>> handle(util::node_id from, table_request request);
 
+    /** Makes updates received from other nodes go through `committer`: the entries of
+        concurrent requests (of any table sharing it) are merged in one transaction on its
+        executor, instead of one transaction each on the thread that serves the link.
+        @param committer Shared by the node's tables (null: one transaction per request); it
+               must outlive this object's handler. */
+    void set_committer(storage::group_committer<Storage>* committer) noexcept { committer_ = committer; }
+
     /// @return This node's table.
     local_type& local() noexcept { return local_; }
     /// @return The quorum helper.
@@ -186,6 +194,7 @@ private:
     detail::task_group repairs_;
     std::atomic<std::uint64_t> read_repairs_{0};
     std::atomic<std::uint64_t> refused_{0};
+    storage::group_committer<Storage>* committer_ = nullptr;
     bool serving_ = false;
 };
 

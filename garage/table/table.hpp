@@ -128,6 +128,14 @@ public:
         @return Nothing; or the first failure, as for @ref insert, and nothing is written. */
     util::result<void> insert_many(std::span<entry_type const> entries);
 
+    /** As @ref insert_many, inside the caller's transaction (e.g. a batch of a
+        `storage::group_committer`), with one Merkle todo record for these entries; the Merkle
+        worker is woken before the caller commits.
+        @param tx A write transaction of the table's storage.
+        @param entries The entries, in any order.
+        @return As @ref insert_many; a failure should abort the caller's transaction. */
+    util::result<void> insert_many_in(transaction_type& tx, std::span<entry_type const> entries);
+
     /** Merges `e` inside the caller's transaction (for hooks and multi-table writes).
 
         Called from a hook of this same table's write, the update joins that write's Merkle
@@ -221,6 +229,12 @@ public:
         @return Nothing; `error::invalid_entry` (nothing written); or a failure of @ref insert_many. */
     util::result<void> insert_encoded(std::span<std::string const> items);
 
+    /** Decodes entries received in their stored form (from another node), for
+        @ref insert_many or @ref insert_many_in.
+        @param items The encoded entries.
+        @return The entries; `error::invalid_entry` naming the first item that does not decode. */
+    util::result<std::vector<entry_type>> decode_items(std::span<std::string const> items) const;
+
     /** Reads stored items in key order from `from` (inclusive) up to `to` (exclusive).
         @param from  The first key.
         @param to    The end (exclusive); absent: the end of the table.
@@ -305,6 +319,7 @@ private:
 
     util::result<void> insert_at(transaction_type& tx, std::string const& key, entry_type const& e,
                                  merkle_todo_batch& todo);
+    util::result<void> insert_sorted_in(transaction_type& tx, std::span<entry_type const> entries);
     util::result<std::optional<entry_type>> decode_at(std::string_view key, std::string_view bytes) const;
     util::result<std::string> encode_at(std::string_view key, entry_type const& e) const;
     util::failure key_error(std::string_view key, util::failure const& inner) const;

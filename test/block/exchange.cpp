@@ -11,6 +11,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -201,6 +202,60 @@ TEST_CASE("A PutBlock whose bytes do not match the hash is refused and nothing i
         CHECK_FALSE(holds(c[1], bad_h));
     };
     c.run(body);
+}
+
+TEST_CASE("with a group committer, small blocks from peers are checked and stored in shared transactions",
+          "[block][exchange]")
+{
+    block_cluster c(block_cluster_options{
+        .nodes = 2, .storage_nodes = 2, .write_quorum = 2, .small_block_max_size = 8192});
+    net::thread_pool pool(1);
+    storage::group_committer<storage::lmdb_backend> committer(*c[1].db, pool.get_executor());
+    c[1].exchange->set_committer(&committer);
+    constexpr int n = 24;
+    auto body = [&]() -> net::awaitable<void> {
+        std::vector<std::string> data;
+        std::vector<util::hash32> hashes;
+        for (int i = 0; i < n; ++i) {
+            data.push_back(
+                test::random_bytes(1000 + 200 * static_cast<std::size_t>(i), 100 + i)); // under 8 KiB
+            hashes.push_back(util::blake2sum(data.back()));
+        }
+        std::vector<std::optional<util::result<void>>> done(n);
+        for (int i = 0; i < n; ++i) {
+            net::co_spawn(c.rpc.io, c[0].exchange->put_block(hashes[i], data[i]),
+                          [&done, i](std::exception_ptr, util::result<void> r) { done[i] = std::move(r); });
+        }
+        REQUIRE(co_await test::eventually([&] {
+            return std::all_of(done.begin(), done.end(), [](auto const& d) { return d.has_value(); });
+        }));
+        for (auto const& d : done) {
+            CHECK(*d);
+        }
+        CHECK(*c[1].manager->small_len() == n);
+        CHECK(committer.transactions() >= 1);
+        CHECK(committer.transactions() <= n);
+        for (int i = 0; i < n; ++i) {
+            CHECK(c[1].manager->read_block(hashes[i]).value() == data[i]);
+        }
+        CHECK(test::files_under(c[1].dir.path() / "data").empty());
+
+        // Bytes that do not match their hash are refused before the committer sees them.
+        auto const tx_before = committer.transactions();
+        auto wrong = test::random_bytes(3000, 7);
+        auto const h = util::blake2sum(wrong);
+        wrong[10] = static_cast<char>(wrong[10] ^ 1);
+        rpc::with_body<block::block_rpc_request> req{
+            {block::block_rpc_op::put_block, h, block::block_encoding::plain}, wrong};
+        auto r = co_await rpc::call_with_body<block::block_endpoint>(*c[0].net, c[1].id(), std::move(req));
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find("does not match its hash") != std::string::npos);
+        CHECK_FALSE(holds(c[1], h));
+        CHECK(*c[1].manager->small_len() == n);
+        CHECK(committer.transactions() == tx_before);
+    };
+    c.run(body);
+    pool.join();
 }
 
 TEST_CASE("NeedBlockQuery says whether a node holds a block and whether it needs it", "[block][exchange]")

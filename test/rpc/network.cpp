@@ -356,6 +356,76 @@ TEST_CASE("many concurrent requests share one connection", "[rpc][network]")
     c.run(body);
 }
 
+TEST_CASE("small frames waiting together go out in one write; bodies of every size stay intact",
+          "[rpc][network]")
+{
+    rpc_cluster c;
+    auto& a = c.add();
+    auto& b = c.add();
+    b.add_handler("test/echo", [](util::node_id, rpc::raw_message m) -> awaitable_result {
+        m.message += "!";
+        co_return m;
+    });
+    // Sizes around the coalescing bounds (8 KiB frames, 16 KiB per write) and the 64 KiB frame.
+    std::vector<std::size_t> const sizes{0,
+                                         1,
+                                         100,
+                                         4096,
+                                         8 * 1024 - 40,
+                                         8 * 1024,
+                                         8 * 1024 + 1,
+                                         16 * 1024,
+                                         64 * 1024 - 20,
+                                         64 * 1024 + 5,
+                                         300 * 1024};
+    constexpr int rounds = 6;
+    auto body = [&]() -> net::awaitable<void> {
+        auto const ok = co_await a.connect(c.endpoint_of(b), b.id());
+        REQUIRE(ok);
+        auto const before = a.stats();
+        std::size_t const n = sizes.size() * rounds;
+        std::vector<std::optional<util::result<rpc::raw_message>>> results(n);
+        std::vector<std::string> bodies(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::mt19937_64 rng(i);
+            bodies[i].resize(sizes[i % sizes.size()]);
+            for (auto& ch : bodies[i]) {
+                ch = static_cast<char>(rng());
+            }
+            rpc::raw_message m = text("m" + std::to_string(i));
+            m.body = bodies[i];
+            net::co_spawn(
+                c.io,
+                [](rpc::network& a, util::node_id peer, rpc::raw_message m) -> awaitable_result {
+                    rpc::call_options o;
+                    o.timeout = std::chrono::milliseconds(10'000);
+                    co_return co_await a.call(peer, "test/echo", std::move(m), o);
+                }(a, b.id(), std::move(m)),
+                [&results, i](std::exception_ptr, util::result<rpc::raw_message> r) {
+                    results[i] = std::move(r);
+                });
+        }
+        auto const all_done = [&] {
+            return std::all_of(results.begin(), results.end(), [](auto const& r) { return r.has_value(); });
+        };
+        auto const done = co_await eventually(all_done, std::chrono::milliseconds(15'000));
+        REQUIRE(done);
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("request " << i << ", body of " << bodies[i].size() << " bytes");
+            REQUIRE(*results[i]);
+            CHECK((*results[i])->message == "m" + std::to_string(i) + "!");
+            CHECK((*results[i])->body == bodies[i]);
+        }
+        // The requests were all queued before the writer ran: the small ones shared writes.
+        auto const after = a.stats();
+        auto const frames = after.frames_sent - before.frames_sent;
+        auto const writes = after.writes - before.writes;
+        CHECK(frames >= n);
+        CHECK(writes < frames);
+    };
+    c.run(body);
+}
+
 TEST_CASE("a high-priority ping overtakes a large background body", "[rpc][network]")
 {
     rpc_cluster c;

@@ -109,6 +109,7 @@ struct block_cluster_options {
     std::optional<int> compression_level = 1;
     std::chrono::milliseconds missing_block_delay{0};
     std::chrono::milliseconds gc_delay{600'000};
+    std::uint64_t small_block_max_size = 0; ///< blocks up to this size go to the metadata DB
 };
 
 /// One node of a block_cluster.
@@ -186,6 +187,7 @@ public:
             bo.compression_level = o.compression_level;
             bo.missing_block_delay = o.missing_block_delay;
             bo.gc_delay = o.gc_delay;
+            bo.small_block_max_size = o.small_block_max_size;
             bo.resync_retry_delay = std::chrono::milliseconds(100);
             auto m = block_node::manager_type::open(*n->db, bo);
             REQUIRE(m);

@@ -4,6 +4,7 @@
 #include <test/table/cluster_fixture.hpp>
 
 #include <boost/asio/detached.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -345,6 +346,69 @@ TEST_CASE("garbage update messages are refused without touching storage", "[tabl
         co_await c.shutdown();
     };
     c.rpc.run(body);
+}
+
+TEST_CASE("with a group committer, concurrent updates from peers are merged in shared transactions",
+          "[table][replicated_table]")
+{
+    net::thread_pool pool(1); // declared first: joined last
+    std::vector<std::unique_ptr<storage::group_committer<storage::lmdb_backend>>> committers;
+    table_cluster<storage::lmdb_backend> c(3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        committers.push_back(std::make_unique<storage::group_committer<storage::lmdb_backend>>(
+            c[i].store.db, pool.get_executor()));
+        c[i].table->set_committer(committers.back().get());
+    }
+    constexpr int n = 40;
+    auto body = [&]() -> net::awaitable<void> {
+        co_await c.connect_all();
+        // n writes at once from node 0: nodes 1 and 2 receive n update requests each.
+        std::vector<std::optional<util::result<void>>> done(n);
+        for (int i = 0; i < n; ++i) {
+            net::co_spawn(
+                c.rpc.io,
+                [](table_cluster<storage::lmdb_backend>& c, int i) -> net::awaitable<util::result<void>> {
+                    co_return co_await c[0].table->insert(
+                        kv("p", "k" + std::to_string(i), 1, "v" + std::to_string(i)));
+                }(c, i),
+                [&done, i](std::exception_ptr, util::result<void> r) { done[i] = std::move(r); });
+        }
+        REQUIRE(co_await eventually([&] {
+            return std::all_of(done.begin(), done.end(), [](auto const& d) { return d.has_value(); });
+        }));
+        for (auto const& d : done) {
+            CHECK(*d);
+        }
+        for (int i = 0; i < n; ++i) {
+            auto const k = "k" + std::to_string(i);
+            auto const v = "v" + std::to_string(i);
+            CHECK(co_await eventually([&] { return c.copies("p", k, v) == 3; }));
+        }
+        // Each receiving node committed at most one transaction per request (fewer when batched),
+        // and its Merkle tree took every update: the roots agree.
+        for (std::size_t i = 1; i < 3; ++i) {
+            CHECK(committers[i]->transactions() >= 1);
+            CHECK(committers[i]->transactions() <= n);
+        }
+        c.update_merkle();
+        auto const root = c[0].local->merkle().root_hash(0).value();
+        CHECK(c[1].local->merkle().root_hash(0).value() == root);
+        CHECK(c[2].local->merkle().root_hash(0).value() == root);
+
+        // A garbage item still refuses its whole request, and nothing of it is written.
+        table::update_request bad;
+        bad.entries.push_back(util::encode(kv("p", "bad", 1, "valid")));
+        bad.entries.push_back("\x01garbage");
+        auto r = co_await rpc::call<table::table_endpoint<kv_schema>>(*c[0].net, c[1].id(),
+                                                                      table::table_request(bad));
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message, Catch::Contains("does not decode"));
+        CHECK_FALSE(c[1].local->get("p", "bad").value().has_value());
+        CHECK(c[1].table->stats().refused == 1);
+        co_await c.shutdown();
+    };
+    c.rpc.run(body);
+    pool.join();
 }
 
 TEST_CASE("five nodes with three replicas: every node reads what any node wrote", "[table][replicated_table]")

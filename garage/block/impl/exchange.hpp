@@ -181,9 +181,22 @@ block_exchange<Storage, Replication>::handle(util::node_id from, rpc::with_body<
                                         std::to_string(static_cast<unsigned>(req.message.encoding)));
         }
         auto blk = std::make_shared<data_block>(req.message.encoding, std::move(req.body));
-        // write_raw_block checks the bytes against the hash before anything is written.
-        auto write = [m, h, blk] { return m->write_raw_block(h, *blk); };
-        auto r = co_await detail::run_blocking(blocking_, std::move(write));
+        util::result<void> r;
+        if (committer_ != nullptr && m->is_small(*blk)) {
+            // a few KiB: checked here, stored with the concurrent requests' entries
+            r = blk->verify(h);
+            if (r) {
+                auto put = [m, h, blk](typename Storage::transaction_type& tx) {
+                    return m->write_small_in(tx, h, *blk);
+                };
+                auto op = committer_->async_commit(std::move(put), boost::asio::use_awaitable);
+                r = co_await std::move(op);
+            }
+        } else {
+            // write_raw_block checks the bytes against the hash before anything is written.
+            auto write = [m, h, blk] { return m->write_raw_block(h, *blk); };
+            r = co_await detail::run_blocking(blocking_, std::move(write));
+        }
         if (!r) {
             detail::log_warn("refused block " + h.to_hex() + " from node " + detail::short_node(from) + ": " +
                              r.error().message);

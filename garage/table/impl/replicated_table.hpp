@@ -4,6 +4,8 @@
 #include <garage/table/detail/rpc_util.hpp>
 #include <garage/util/codec.hpp>
 
+#include <boost/asio/use_awaitable.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -102,10 +104,27 @@ replicated_table<Schema, Replication, Storage>::handle(util::node_id, table_requ
         co_return table_response(std::move(out));
     }
     auto& u = std::get<update_request>(request);
-    if (auto w = local_.insert_encoded(u.entries); !w) {
-        if (w.error().code == error::invalid_entry) {
-            refused_.fetch_add(1);
+    if (committer_ == nullptr) {
+        if (auto w = local_.insert_encoded(u.entries); !w) {
+            if (w.error().code == error::invalid_entry) {
+                refused_.fetch_add(1);
+            }
+            co_return w.error();
         }
+        co_return table_response(ok_response{});
+    }
+    auto entries = local_.decode_items(u.entries);
+    if (!entries) {
+        refused_.fetch_add(1);
+        co_return entries.error();
+    }
+    auto* const local = &local_;
+    auto const* const list = &*entries; // lives in this frame until the commit completes
+    auto write = [local, list](typename Storage::transaction_type& tx) {
+        return local->insert_many_in(tx, *list);
+    };
+    auto op = committer_->async_commit(std::move(write), boost::asio::use_awaitable);
+    if (auto w = co_await std::move(op); !w) {
         co_return w.error();
     }
     co_return table_response(ok_response{});

@@ -286,6 +286,29 @@ util::result<void> table<Schema, Replication, Storage>::insert(entry_type const&
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<void> table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
 {
+    auto r = db_.transact([&](transaction_type& tx) { return insert_sorted_in(tx, entries); });
+    if (r) {
+        notify_merkle();
+    }
+    return r;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void> table<Schema, Replication, Storage>::insert_many_in(transaction_type& tx,
+                                                                       std::span<entry_type const> entries)
+{
+    auto r = insert_sorted_in(tx, entries);
+    if (r) {
+        // The caller commits; the woken worker's transaction waits for that commit.
+        notify_merkle();
+    }
+    return r;
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<void> table<Schema, Replication, Storage>::insert_sorted_in(transaction_type& tx,
+                                                                         std::span<entry_type const> entries)
+{
     // Applying a batch in key order makes consecutive B-tree descents touch the same pages;
     // the merge is commutative, so the order does not change the result.
     std::vector<std::pair<std::string, entry_type const*>> keyed;
@@ -297,20 +320,14 @@ util::result<void> table<Schema, Replication, Storage>::insert_many(std::span<en
         std::stable_sort(keyed.begin(), keyed.end(),
                          [](auto const& a, auto const& b) { return a.first < b.first; });
     }
-    auto r = db_.transact([&](transaction_type& tx) -> util::result<void> {
-        merkle_todo_batch todo;
-        detail::open_batch_scope scope(open_batch_, todo);
-        for (auto const& [key, e] : keyed) {
-            if (auto r = insert_at(tx, key, *e, todo); !r) {
-                return r;
-            }
+    merkle_todo_batch todo;
+    detail::open_batch_scope scope(open_batch_, todo);
+    for (auto const& [key, e] : keyed) {
+        if (auto r = insert_at(tx, key, *e, todo); !r) {
+            return r;
         }
-        return merkle_.record(tx, todo);
-    });
-    if (r) {
-        notify_merkle();
     }
-    return r;
+    return merkle_.record(tx, todo);
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
@@ -478,6 +495,17 @@ table<Schema, Replication, Storage>::get_encoded(std::string_view key) const
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span<std::string const> items)
 {
+    auto entries = decode_items(items);
+    if (!entries) {
+        return entries.error();
+    }
+    return insert_many(*entries);
+}
+
+template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
+util::result<std::vector<typename Schema::entry_type>>
+table<Schema, Replication, Storage>::decode_items(std::span<std::string const> items) const
+{
     std::vector<entry_type> entries;
     entries.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -490,7 +518,7 @@ util::result<void> table<Schema, Replication, Storage>::insert_encoded(std::span
         }
         entries.push_back(std::move(*e));
     }
-    return insert_many(entries);
+    return entries;
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
