@@ -319,7 +319,6 @@ private:
 
     util::result<void> insert_at(transaction_type& tx, std::string const& key, entry_type const& e,
                                  merkle_todo_batch& todo);
-    util::result<void> insert_sorted_in(transaction_type& tx, std::span<entry_type const> entries);
     util::result<std::optional<entry_type>> decode_at(std::string_view key, std::string_view bytes) const;
     util::result<std::string> encode_at(std::string_view key, entry_type const& e) const;
     util::failure key_error(std::string_view key, util::failure const& inner) const;

@@ -22,6 +22,21 @@ std::string short_id(util::node_id const& n)
     return n.to_hex().substr(0, 16);
 }
 
+/** Sends node 1 of `c`, from node 0, an update of a valid entry ("p", `sk`) and a garbage item,
+    and checks that it is refused as undecodable. @return The request sent. */
+template <class Cluster>
+net::awaitable<table::update_request> refuse_garbage_update(Cluster& c, std::string const& sk)
+{
+    table::update_request bad;
+    bad.entries.push_back(util::encode(kv("p", sk, 1, "valid")));
+    bad.entries.push_back("\x01garbage");
+    auto r =
+        co_await rpc::call<table::table_endpoint<kv_schema>>(*c[0].net, c[1].id(), table::table_request(bad));
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("does not decode"));
+    co_return bad;
+}
+
 static_assert(table::table_endpoint<kv_schema>::path == "garage_table/table.rs/Rpc:kv");
 static_assert(table::sync_endpoint<kv_schema>::path == "garage_table/sync.rs/Rpc:kv");
 static_assert(table::gc_endpoint<kv_schema>::path == "garage_table/gc.rs/Rpc:kv");
@@ -305,13 +320,7 @@ TEST_CASE("garbage update messages are refused without touching storage", "[tabl
         auto const root = c[1].local->merkle().root_hash(0).value();
 
         // A batch with one valid entry and one garbage item: nothing of it is written.
-        table::update_request bad;
-        bad.entries.push_back(util::encode(kv("p", "b", 1, "valid")));
-        bad.entries.push_back("\x01garbage");
-        auto r = co_await rpc::call<table::table_endpoint<kv_schema>>(*c[0].net, c[1].id(),
-                                                                      table::table_request(bad));
-        REQUIRE_FALSE(r);
-        CHECK_THAT(r.error().message, Catch::Contains("does not decode"));
+        auto bad = co_await refuse_garbage_update(c, "b");
         // The same through the sync and GC endpoints.
         table::push_items_request items;
         items.entries = bad.entries;
@@ -396,13 +405,7 @@ TEST_CASE("with a group committer, concurrent updates from peers are merged in s
         CHECK(c[2].local->merkle().root_hash(0).value() == root);
 
         // A garbage item still refuses its whole request, and nothing of it is written.
-        table::update_request bad;
-        bad.entries.push_back(util::encode(kv("p", "bad", 1, "valid")));
-        bad.entries.push_back("\x01garbage");
-        auto r = co_await rpc::call<table::table_endpoint<kv_schema>>(*c[0].net, c[1].id(),
-                                                                      table::table_request(bad));
-        REQUIRE_FALSE(r);
-        CHECK_THAT(r.error().message, Catch::Contains("does not decode"));
+        co_await refuse_garbage_update(c, "bad");
         CHECK_FALSE(c[1].local->get("p", "bad").value().has_value());
         CHECK(c[1].table->stats().refused == 1);
         co_await c.shutdown();

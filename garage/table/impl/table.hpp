@@ -286,28 +286,13 @@ util::result<void> table<Schema, Replication, Storage>::insert(entry_type const&
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<void> table<Schema, Replication, Storage>::insert_many(std::span<entry_type const> entries)
 {
-    auto r = db_.transact([&](transaction_type& tx) { return insert_sorted_in(tx, entries); });
-    if (r) {
-        notify_merkle();
-    }
-    return r;
+    // (the worker woken inside waits for the commit)
+    return db_.transact([&](transaction_type& tx) { return insert_many_in(tx, entries); });
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
 util::result<void> table<Schema, Replication, Storage>::insert_many_in(transaction_type& tx,
                                                                        std::span<entry_type const> entries)
-{
-    auto r = insert_sorted_in(tx, entries);
-    if (r) {
-        // The caller commits; the woken worker's transaction waits for that commit.
-        notify_merkle();
-    }
-    return r;
-}
-
-template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
-util::result<void> table<Schema, Replication, Storage>::insert_sorted_in(transaction_type& tx,
-                                                                         std::span<entry_type const> entries)
 {
     // Applying a batch in key order makes consecutive B-tree descents touch the same pages;
     // the merge is commutative, so the order does not change the result.
@@ -327,7 +312,12 @@ util::result<void> table<Schema, Replication, Storage>::insert_sorted_in(transac
             return r;
         }
     }
-    return merkle_.record(tx, todo);
+    if (auto r = merkle_.record(tx, todo); !r) {
+        return r;
+    }
+    // The caller commits; the woken worker's transaction waits for that commit.
+    notify_merkle();
+    return {};
 }
 
 template <table_schema Schema, replication::replication_policy Replication, storage::storage_backend Storage>
