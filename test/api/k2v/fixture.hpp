@@ -260,6 +260,19 @@ struct fixture {
     void flush() { REQUIRE(k2v->flush_insert_queues()); }
 
     /** Waits until `n` polls are subscribed (a poll is waiting), at most 5 s. @return whether they are. */
+    /// Waits (up to 5 s) until no poll is subscribed any more (a poll unsubscribes after it answers).
+    bool wait_for_no_subscribers()
+    {
+        auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (k2v->subscriptions().size() != 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return true;
+    }
+
     bool wait_for_subscribers(std::size_t n)
     {
         auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
