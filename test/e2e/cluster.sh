@@ -166,7 +166,7 @@ kill -9 "$pid3"
 wait "$pid3" 2>/dev/null
 check "node 3 killed: node 1's /v1/health becomes degraded" wait_for 45 health_is 1 degraded
 check "garage status on node 1 lists node 3 among FAILED NODES" node3_failed
-check "/metrics on node 1: cluster_healthy 0, cluster_available 1, storage nodes ok 2/3" metrics_degraded
+check "/metrics on node 1: cluster_healthy 0, cluster_available 1, storage nodes ok 2/3" wait_for 20 metrics_degraded
 check "layout history on node 1: version 1 current, stable" history_stable
 check "layout assign + apply --version 2 while node 3 is dead" bash -c "'$GARAGE_BIN' -c '$root/n1/garage.toml' layout assign '${id1:0:8}' -c 4G && '$GARAGE_BIN' -c '$root/n1/garage.toml' layout apply --version 2"
 check "layout history: #2 current, #1 draining, node 3's trackers at #1" history_draining
