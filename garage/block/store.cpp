@@ -262,24 +262,22 @@ util::result<void> block_store::put_file(fs::path const& folder, fs::path const&
 
 util::result<std::optional<data_block>> block_store::read(block_location const& loc) const
 {
-    bool intact = false;
-    return read_file(loc, nullptr, intact);
+    return read_file(loc, nullptr);
 }
 
 util::result<std::optional<data_block>> block_store::read(block_location const& loc, bool& intact) const
 {
-    std::optional<std::uint64_t> tag;
-    return read_file(loc, &tag, intact);
+    return read_file(loc, &intact);
 }
 
-util::result<std::optional<data_block>>
-block_store::read_file(block_location const& loc, std::optional<std::uint64_t>* tag, bool& intact) const
+util::result<std::optional<data_block>> block_store::read_file(block_location const& loc, bool* intact) const
 {
-    intact = false;
     std::string bytes;
-    auto r = detail::read_file_limited(loc.path, max_file_size(loc.encoding), bytes, tag);
-    if (r && *r == detail::read_status::ok && tag != nullptr && *tag) {
-        intact = detail::content_crc64(bytes) == **tag;
+    std::optional<std::uint64_t> tag;
+    auto r = detail::read_file_limited(loc.path, max_file_size(loc.encoding), bytes,
+                                       intact != nullptr ? &tag : nullptr);
+    if (intact != nullptr) {
+        *intact = r && *r == detail::read_status::ok && tag && detail::content_crc64(bytes) == *tag;
     }
     if (!r) {
         return r.error();

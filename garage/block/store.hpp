@@ -244,8 +244,8 @@ private:
     util::result<void> write_locked(util::hash32 const& h, data_block const& blk);
     util::result<void> put_file(std::filesystem::path const& folder, std::filesystem::path const& target,
                                 std::string_view bytes) const;
-    util::result<std::optional<data_block>> read_file(block_location const& loc,
-                                                      std::optional<std::uint64_t>* tag, bool& intact) const;
+    /// Reads a copy; compares it with its CRC-64 into `*intact` when `intact` is not null.
+    util::result<std::optional<data_block>> read_file(block_location const& loc, bool* intact) const;
     util::result<std::optional<std::uint64_t>> move_to_primary(util::hash32 const& h,
                                                                block_location const& loc, bool& dropped);
     bool next_folder(scrub_cursor& cursor) const;

@@ -104,27 +104,24 @@ replicated_table<Schema, Replication, Storage>::handle(util::node_id, table_requ
         co_return table_response(std::move(out));
     }
     auto& u = std::get<update_request>(request);
-    if (committer_ == nullptr) {
-        if (auto w = local_.insert_encoded(u.entries); !w) {
-            if (w.error().code == error::invalid_entry) {
-                refused_.fetch_add(1);
-            }
-            co_return w.error();
-        }
-        co_return table_response(ok_response{});
-    }
     auto entries = local_.decode_items(u.entries);
     if (!entries) {
         refused_.fetch_add(1);
         co_return entries.error();
     }
-    auto* const local = &local_;
-    auto const* const list = &*entries; // lives in this frame until the commit completes
-    auto write = [local, list](typename Storage::transaction_type& tx) {
-        return local->insert_many_in(tx, *list);
-    };
-    auto op = committer_->async_commit(std::move(write), boost::asio::use_awaitable);
-    if (auto w = co_await std::move(op); !w) {
+    util::result<void> w;
+    if (committer_ == nullptr) {
+        w = local_.insert_many(*entries);
+    } else {
+        auto* const local = &local_;
+        auto const* const list = &*entries; // lives in this frame until the commit completes
+        auto write = [local, list](typename Storage::transaction_type& tx) {
+            return local->insert_many_in(tx, *list);
+        };
+        auto op = committer_->async_commit(std::move(write), boost::asio::use_awaitable);
+        w = co_await std::move(op);
+    }
+    if (!w) {
         co_return w.error();
     }
     co_return table_response(ok_response{});
